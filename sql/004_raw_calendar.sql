@@ -1,0 +1,20 @@
+-- raw_calendar: one row per date, French public and school holidays (zones A, B, C).
+create table raw_calendar (
+    date date,
+    year integer,
+    quarter integer,
+    month integer,
+    iso_week integer,
+    weekday integer,
+    weekday_name varchar,
+    day_of_year integer,
+    is_weekend boolean,
+    is_public_holiday boolean,
+    holiday_name varchar,
+    is_store_closed boolean,
+    is_school_holiday_a boolean,
+    is_school_holiday_b boolean,
+    is_school_holiday_c boolean,
+    school_holiday_name varchar,
+    season varchar,
+);
