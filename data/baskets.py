@@ -17,7 +17,9 @@ def _visit_minutes(rng: np.random.Generator, sunday: np.ndarray) -> np.ndarray:
     morning = rng.random(sunday.size) < 0.45
     minutes = np.where(morning, rng.normal(660, 60, sunday.size), rng.normal(1065, 80, sunday.size))
     weekday = np.clip(minutes, 510, 1230)
-    return np.where(sunday, np.clip(rng.normal(645, 50, sunday.size), 540, 765), weekday).astype(int)
+    return np.where(sunday, np.clip(rng.normal(645, 50, sunday.size), 540, 765), weekday).astype(
+        int
+    )
 
 
 def simulate_baskets(

@@ -1,4 +1,4 @@
-"""The only code that writes the database: load raw tables, apply sql/ in order, publish atomically."""
+"""The only code that writes the database: load raw tables, apply sql/ in order, publish."""
 
 from __future__ import annotations
 
@@ -63,12 +63,16 @@ def sql_files() -> list[SqlFile]:
     """The view definitions shipped in the sql package, in file-name order."""
     folder = resources.files("sql")
     files = [f for f in folder.iterdir() if f.name.endswith(".sql")]
-    return [SqlFile(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)]
+    return [
+        SqlFile(f.name, f.read_text(encoding="utf-8")) for f in sorted(files, key=lambda f: f.name)
+    ]
 
 
 def check_target(target: Path, force: bool) -> None:
     if target.is_dir():
-        raise ShelfsightError(f"{target} is a directory; give a file path such as {target}/shelfsight.duckdb")
+        raise ShelfsightError(
+            f"{target} is a directory; give a file path such as {target}/shelfsight.duckdb"
+        )
     if target.exists() and not force:
         raise ShelfsightError(f"{target} already exists; pass --force to replace it")
     try:
@@ -91,7 +95,9 @@ def _apply(con: duckdb.DuckDBPyConnection, sql: SqlFile) -> None:
     con.execute(sql.text)
     if sql.order_by and sql.view:
         # Views stay the definition; the heavy ones are stored as tables in their read order.
-        con.execute(f"create table {sql.view}__stored as select * from {sql.view} order by {sql.order_by}")
+        con.execute(
+            f"create table {sql.view}__stored as select * from {sql.view} order by {sql.order_by}"
+        )
         con.execute(f"drop view {sql.view}")
         con.execute(f"alter table {sql.view}__stored rename to {sql.view}")
 
@@ -112,7 +118,10 @@ def load_dataset(
         for table, frame in chunk.items():
             _insert(con, table, frame)
             loaded[table] = loaded.get(table, 0) + frame.height
-        progress(f"simulated and loaded store group {number}/{dataset.n_chunks}", number / dataset.n_chunks)
+        progress(
+            f"simulated and loaded store group {number}/{dataset.n_chunks}",
+            number / dataset.n_chunks,
+        )
     return loaded
 
 
@@ -122,7 +131,9 @@ def apply_views(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
         _apply(con, sql)
         progress(f"applied {sql.name}", number / len(files))
     con.execute("create table build_info (sql_file varchar, sha256 varchar)")
-    con.executemany("insert into build_info values (?, ?)", [(f.name, f.sha256) for f in sql_files()])
+    con.executemany(
+        "insert into build_info values (?, ?)", [(f.name, f.sha256) for f in sql_files()]
+    )
 
 
 def build_database(

@@ -56,7 +56,9 @@ class Category:
     weekday_profile: tuple[float, ...]  # Monday..Sunday, relative (normalised to mean 1)
     season_amplitude: float  # yearly cosine amplitude; peak on season_peak_day
     season_peak_day: int  # day of year
-    events: tuple[tuple[str, float], ...]  # ("christmas"|"easter"|"new_year"|"back_to_school", strength)
+    events: tuple[
+        tuple[str, float], ...
+    ]  # ("christmas"|"easter"|"new_year"|"back_to_school", strength)
     promo_beta: float  # promotion uplift = exp(promo_beta * discount)
     price_elasticity: float  # response to regular price changes
     dispersion: float  # negative-binomial shape k (smaller = noisier)

@@ -44,13 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--scale", choices=list(SCALES), default=DEMO_SCALE)
     gen.add_argument("--seed", type=int, default=DEMO_SEED)
     gen.add_argument("--defect-rate", type=float, default=0.03, help="share of raw rows damaged")
-    gen.add_argument("--db", type=Path, default=None, help="default: $SHELFSIGHT_DB or data/shelfsight.duckdb")
+    gen.add_argument(
+        "--db", type=Path, default=None, help="default: $SHELFSIGHT_DB or data/shelfsight.duckdb"
+    )
     gen.add_argument("--force", action="store_true", help="replace an existing file")
 
     serve = commands.add_parser("serve", help="serve the dashboard with gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
-    serve.add_argument("--prefix", default="/", help="URL prefix kept by a reverse proxy, e.g. /analytics/")
+    serve.add_argument(
+        "--prefix", default="/", help="URL prefix kept by a reverse proxy, e.g. /analytics/"
+    )
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--db", type=Path, default=None)
     return parser
@@ -58,8 +62,14 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _progress(console: Console) -> Iterator[Callable[[str, float], None]]:
-    columns = (TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
-    with Progress(*columns, TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bar:
+    columns = (
+        TextColumn("{task.description:<48}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+    )
+    with Progress(
+        *columns, TimeElapsedColumn(), console=console, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task("starting", total=1.0)
         yield lambda message, fraction: bar.update(task, description=message, completed=fraction)
 
@@ -78,7 +88,15 @@ def _generate(db: Path, scale: str, seed: int, defect_rate: float, force: bool) 
     table = Table(title=f"{summary.path} - scale {summary.scale}, seed {summary.seed}")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name in ("stores", "products", "customers", "promotions", "daily_sales", "replenishments", "baskets"):
+    for name in (
+        "stores",
+        "products",
+        "customers",
+        "promotions",
+        "daily_sales",
+        "replenishments",
+        "baskets",
+    ):
         table.add_row(name, f"{summary.rows[name]:,}")
     defects = sum(v for k, v in summary.defects.items())
     table.caption = (
@@ -90,7 +108,9 @@ def _generate(db: Path, scale: str, seed: int, defect_rate: float, force: bool) 
 
 def _serve(args: argparse.Namespace, db: Path) -> None:
     if not db.exists():
-        print(f"{db} not found: building the demo dataset (scale {DEMO_SCALE}) first", file=sys.stderr)
+        print(
+            f"{db} not found: building the demo dataset (scale {DEMO_SCALE}) first", file=sys.stderr
+        )
         _generate(db, DEMO_SCALE, DEMO_SEED, 0.03, force=False)
     if not 1 <= args.port <= 65535:
         raise ShelfsightError(f"port must be between 1 and 65535, got {args.port}")

@@ -49,9 +49,10 @@ def make_customers(
     n = home.size
     segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENT_SHARES)
     cat_weights = np.array([s[1] for s in SEGMENTS])
-    popularity = products.base_demand / np.bincount(products.category_index, products.base_demand)[
-        products.category_index
-    ]
+    popularity = (
+        products.base_demand
+        / np.bincount(products.category_index, products.base_demand)[products.category_index]
+    )
     segment_products = cat_weights[:, products.category_index] * popularity[None, :]
     segment_products /= segment_products.sum(axis=1, keepdims=True)
     favourites = np.empty((n, FAVOURITES), np.int64)
@@ -75,7 +76,15 @@ def make_customers(
         4, pl.Series("region", regions, dtype=pl.String)
     )
     return Customers(
-        frame, home, segment, rate, lines, sensitivity, favourites, first_day, last_day,
+        frame,
+        home,
+        segment,
+        rate,
+        lines,
+        sensitivity,
+        favourites,
+        first_day,
+        last_day,
         segment_products,
     )
 
@@ -100,7 +109,8 @@ def _profile_frame(
     taste = cat_weights[segment] * rng.lognormal(0, 0.35, (n, len(CATEGORIES)))
     top = np.argsort(-taste, axis=1)[:, :2]
     signup = [
-        dt.date(2024, 1, 1) + dt.timedelta(days=int(d) - (int(rng.integers(30, 1500)) if d == 0 else 0))
+        dt.date(2024, 1, 1)
+        + dt.timedelta(days=int(d) - (int(rng.integers(30, 1500)) if d == 0 else 0))
         for d in first_day
     ]
     return pl.DataFrame(

@@ -28,13 +28,15 @@ def inject_sales_defects(
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Return the sales frame with defects and the number of rows hit per kind."""
     n = sales.height
-    counts = {kind: int(round(n * rate * w)) for kind, w in DEFECT_WEIGHTS.items()}
+    counts = {kind: round(n * rate * w) for kind, w in DEFECT_WEIGHTS.items()}
     if rate <= 0 or n == 0:
         return sales, dict.fromkeys(DEFECT_WEIGHTS, 0)
     units = sales["units_sold"].to_numpy()
     order = rng.permutation(n)
     selling = order[units[order] > 0]
-    picked: dict[str, np.ndarray] = {"sales_on_zero_stock": selling[: counts["sales_on_zero_stock"]]}
+    picked: dict[str, np.ndarray] = {
+        "sales_on_zero_stock": selling[: counts["sales_on_zero_stock"]]
+    }
     rest = np.setdiff1d(order, picked["sales_on_zero_stock"], assume_unique=True)
     rest = rest[rng.permutation(rest.size)]
     start = 0
@@ -72,6 +74,6 @@ def inject_sales_defects(
 def inject_customer_defects(
     rng: np.random.Generator, customers: pl.DataFrame, rate: float
 ) -> tuple[pl.DataFrame, int]:
-    count = int(round(customers.height * rate * CUSTOMER_DEFECT_SHARE))
+    count = round(customers.height * rate * CUSTOMER_DEFECT_SHARE)
     idx = rng.choice(customers.height, size=count, replace=False)
     return customers.with_columns(customers["age_band"].scatter(idx, None)), count

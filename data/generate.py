@@ -19,8 +19,23 @@ from data.calendar import build_calendar
 from data.catalogue import CATEGORIES
 from data.customers import Customers, make_customers
 from data.defects import inject_customer_defects, inject_sales_defects
-from data.reference import Products, Stores, make_price_list, make_products, make_promotions, make_stores
-from data.simulate import CalendarArrays, calendar_arrays, promotion_arrays, simulate_demand, simulate_inventory
+from data.reference import (
+    Products,
+    Stores,
+    make_price_list,
+    make_products,
+    make_promotions,
+    make_stores,
+)
+from data.simulate import (
+    CalendarArrays,
+    Demand,
+    Inventory,
+    calendar_arrays,
+    promotion_arrays,
+    simulate_demand,
+    simulate_inventory,
+)
 
 CHUNK_CELLS = 3_600_000  # store x product x day cells simulated at once
 
@@ -90,7 +105,9 @@ def generate(config: GeneratorConfig) -> Dataset:
         config, reference, iter(()), len(groups), n_stores * products.base_demand.size * len(dates)
     )
     dataset.defects["missing_customer_profile"] = missing_profiles
-    dataset.chunks = _chunks(dataset, groups, calendar_arrays(calendar), stores, products, prices, customers)
+    dataset.chunks = _chunks(
+        dataset, groups, calendar_arrays(calendar), stores, products, prices, customers
+    )
     return dataset
 
 
@@ -120,13 +137,17 @@ def _chunks(
     promotions = dataset.reference["raw_promotions"]
     cat = products.category_index
     review = np.array([c.review_days for c in CATEGORIES])[cat]
-    dispersion = np.where(products.is_slow_mover, 1.5, np.array([c.dispersion for c in CATEGORIES])[cat])
+    dispersion = np.where(
+        products.is_slow_mover, 1.5, np.array([c.dispersion for c in CATEGORIES])[cat]
+    )
     lead = products.frame["lead_time_days"].to_numpy()
     pack = products.frame["pack_size"].to_numpy()
     next_order_id = 1
     for number, group in enumerate(groups):
         rng = np.random.default_rng([config.seed, 1, number])
-        promo = promotion_arrays(promotions, [regions[s] for s in group], n_days, n_products, cal.dates[0])
+        promo = promotion_arrays(
+            promotions, [regions[s] for s in group], n_days, n_products, cal.dates[0]
+        )
         demand = simulate_demand(rng, cal, stores, group, products, regular, promo)
         tile = len(group)
         inventory = simulate_inventory(
@@ -166,14 +187,16 @@ def _series_frames(
     store_ids: np.ndarray,
     products: Products,
     demand: Demand,
-    inventory: object,
+    inventory: Inventory,
     price: np.ndarray,
 ) -> dict[str, pl.DataFrame]:
     n_days, n_products = len(cal.dates), products.base_demand.size
     keys = {
         "date": pl.Series(cal.dates * (len(store_ids) * n_products)),
         "store_id": np.repeat(store_ids, n_products * n_days).astype(np.int32),
-        "product_id": np.tile(np.repeat(np.arange(1, n_products + 1, dtype=np.int32), n_days), len(store_ids)),
+        "product_id": np.tile(
+            np.repeat(np.arange(1, n_products + 1, dtype=np.int32), n_days), len(store_ids)
+        ),
     }
     begin = _series_major(inventory.stock_begin)
     received = _series_major(inventory.received)
@@ -190,7 +213,9 @@ def _series_frames(
             "stock_end": (begin + received - units).astype(np.int32),
         }
     )
-    daily = daily.with_columns(pl.when(pl.col("promo_id") > 0).then(pl.col("promo_id")).alias("promo_id"))
+    daily = daily.with_columns(
+        pl.when(pl.col("promo_id") > 0).then(pl.col("promo_id")).alias("promo_id")
+    )
     true_demand = pl.DataFrame(
         {
             **keys,
@@ -203,7 +228,11 @@ def _series_frames(
 
 
 def _orders_frame(
-    orders: pl.DataFrame, cal: CalendarArrays, store_ids: np.ndarray, products: Products, first_id: int
+    orders: pl.DataFrame,
+    cal: CalendarArrays,
+    store_ids: np.ndarray,
+    products: Products,
+    first_id: int,
 ) -> pl.DataFrame:
     n_days, n_products = len(cal.dates), products.base_demand.size
     start = np.datetime64(cal.dates[0], "D")

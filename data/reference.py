@@ -107,12 +107,16 @@ def make_products(rng: np.random.Generator, n_products: int) -> Products:
     return Products(frame, category_idx, np.array(sub_global), base, is_slow)
 
 
-def make_price_list(rng: np.random.Generator, products: Products, dates: list[dt.date]) -> pl.DataFrame:
+def make_price_list(
+    rng: np.random.Generator, products: Products, dates: list[dt.date]
+) -> pl.DataFrame:
     """Regular shelf prices: one to three changes per product over the period (mostly rises)."""
     rows = []
     n_days = len(dates)
     for pid, price in zip(products.frame["product_id"], products.frame["base_price"], strict=True):
-        changes = np.sort(rng.choice(np.arange(60, n_days - 30), size=int(rng.integers(1, 4)), replace=False))
+        changes = np.sort(
+            rng.choice(np.arange(60, n_days - 30), size=int(rng.integers(1, 4)), replace=False)
+        )
         start = 0
         for change in [*changes.tolist(), n_days]:
             rows.append(
@@ -128,7 +132,9 @@ def make_price_list(rng: np.random.Generator, products: Products, dates: list[dt
     return pl.DataFrame(rows, schema_overrides={"product_id": pl.Int32, "valid_to": pl.Date})
 
 
-def make_promotions(rng: np.random.Generator, products: Products, dates: list[dt.date]) -> pl.DataFrame:
+def make_promotions(
+    rng: np.random.Generator, products: Products, dates: list[dt.date]
+) -> pl.DataFrame:
     """Promotions per product: national or regional, 7-14 days, gaps of five to thirteen weeks."""
     rows = []
     n_days = len(dates)
@@ -154,6 +160,8 @@ def make_promotions(rng: np.random.Generator, products: Products, dates: list[dt
             )
             day += length + int(rng.integers(35, 90)) * (2 if slow else 1)
     frame = pl.DataFrame(rows, schema_overrides={"product_id": pl.Int32, "region": pl.String})
-    return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("promo_id")).select(
+    return frame.with_columns(
+        pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("promo_id")
+    ).select(
         "promo_id", "product_id", "region", "start_date", "end_date", "discount_pct", "promo_type"
     )

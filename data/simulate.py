@@ -1,11 +1,11 @@
-"""Demand and stock mechanics, vectorised over series; the stock recurrence loops over days.
+"""Demand and stock mechanics, vectorised over series; stock is a recurrence over days.
 
 Arrays are laid out (day, store, product) while simulating. Expected demand is the product of the
-effects named in the README (base x traffic x trend x weekday x season x holidays x price x promotion
-x post-promotion dip x cannibalisation); realised demand is negative-binomial around it; sales are
-min(demand, stock on the shelf), with stock refilled by a periodic-review order-up-to policy that
-forecasts from its own (censored) sales, anticipates a third of a promotion's uplift, and suffers
-late and short deliveries.
+effects named in the README (base x traffic x trend x weekday x season x holidays x price x
+promotion x post-promotion dip x cannibalisation); realised demand is negative-binomial around
+it; sales are min(demand, stock on the shelf), with stock refilled by a periodic-review
+order-up-to policy that forecasts from its own (censored) sales, anticipates a third of a
+promotion's uplift, and suffers late and short deliveries.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def calendar_arrays(calendar: pl.DataFrame) -> CalendarArrays:
     closed = calendar["is_store_closed"].to_numpy()
     is_holiday = calendar["is_public_holiday"].to_numpy()
     eve = np.append(is_holiday[1:], False)
-    holiday = np.where(closed, 0.0, np.where(is_holiday, HOLIDAY_FACTOR, np.where(eve, EVE_FACTOR, 1.0)))
+    holiday = np.where(
+        closed, 0.0, np.where(is_holiday, HOLIDAY_FACTOR, np.where(eve, EVE_FACTOR, 1.0))
+    )
     doy = calendar["day_of_year"].to_numpy()
     season = np.empty((len(dates), len(CATEGORIES)))
     weekday_weight = np.empty_like(season)
@@ -125,7 +127,9 @@ def simulate_demand(
     summer = np.where(cal.summer[:, None], stores.summer_factor[store_index][None, :], 1.0)
     fit = rng.lognormal(0, 0.25, (n_stores, n_products))
     years = np.arange(n_days)[:, None, None] / 365.25
-    growth = np.array([c.trend for c in CATEGORIES])[cat] + rng.normal(0, 0.05, (n_stores, n_products))
+    growth = np.array([c.trend for c in CATEGORIES])[cat] + rng.normal(
+        0, 0.05, (n_stores, n_products)
+    )
     baseline = (
         products.base_demand[None, None, :]
         * (traffic[:, None] * fit)[None]
@@ -138,10 +142,14 @@ def simulate_demand(
     # Cannibalisation: siblings in the same subcategory on promotion take a share of demand.
     sub = products.subcategory_index
     starts = np.flatnonzero(np.r_[True, sub[1:] != sub[:-1]])
-    sibling_total = np.add.reduceat(discount, starts, axis=2)[:, :, np.searchsorted(starts, np.arange(n_products), "right") - 1]
+    sibling_total = np.add.reduceat(discount, starts, axis=2)[
+        :, :, np.searchsorted(starts, np.arange(n_products), "right") - 1
+    ]
     cannibal = 1 - CANNIBALISATION * np.minimum(sibling_total - discount, 1.0)
     expected = (baseline * uplift * dip * cannibal).astype(np.float32)
-    shape_k = np.where(products.is_slow_mover, 1.5, np.array([c.dispersion for c in CATEGORIES])[cat])
+    shape_k = np.where(
+        products.is_slow_mover, 1.5, np.array([c.dispersion for c in CATEGORIES])[cat]
+    )
     gamma = rng.gamma(shape_k[None, None, :], 1 / shape_k[None, None, :], expected.shape)
     realised = rng.poisson(expected * gamma).astype(np.int32)
     return Demand(expected, baseline, realised, discount, promo_id, regular_price)
@@ -211,7 +219,9 @@ def simulate_inventory(
         qty = (np.ceil((order_up_to[idx] - position[idx]) / pack[idx]) * pack[idx]).astype(np.int64)
         late = np.where(rng.random(idx.size) < LATE_SHARE, rng.integers(1, 5, idx.size), 0)
         short = rng.random(idx.size) < SHORT_SHARE
-        delivered = np.where(short, np.floor(qty * rng.uniform(0.3, 0.9, idx.size)), qty).astype(np.int64)
+        delivered = np.where(short, np.floor(qty * rng.uniform(0.3, 0.9, idx.size)), qty).astype(
+            np.int64
+        )
         expected_day = d + lead_time[idx]
         arrival = expected_day + late
         np.add.at(ordered_pipe, (arrival % PIPELINE_DAYS, idx), qty)
@@ -220,7 +230,9 @@ def simulate_inventory(
         order_log.append((idx, np.full(idx.size, d), expected_day, arrival, qty, delivered))
     columns = ("series", "order_day", "expected_day", "arrival_day", "ordered", "delivered")
     orders = pl.DataFrame(
-        {name: np.concatenate([o[i] for o in order_log]) if order_log else np.array([], np.int64)
-         for i, name in enumerate(columns)}
+        {
+            name: np.concatenate([o[i] for o in order_log]) if order_log else np.array([], np.int64)
+            for i, name in enumerate(columns)
+        }
     )
     return Inventory(stock_begin, received, sales, orders)

@@ -90,8 +90,19 @@ restocked as (
             when not is_sale_without_stock then stock_end_balanced
             when next_date = date + 1 then greatest(next_stock_begin, 0)
             else 0
-        end as stock_end_fixed,
+        end as stock_end_neighbour,
     from neighbours
+),
+
+received as (
+    select
+        *,
+        case
+            when is_sale_without_stock
+                then greatest(stock_end_neighbour + units_fixed - stock_begin_fixed, 0)
+            else received_units
+        end as received_fixed,
+    from restocked
 ),
 
 final as (
@@ -112,13 +123,9 @@ final as (
         promo_id,
         discount_pct,
         stock_begin_fixed::integer as stock_begin,
-        case
-            when is_sale_without_stock
-                then greatest(stock_end_fixed + units_fixed - stock_begin_fixed, 0)
-            else received_units
-        end::integer as received_units,
-        stock_end_fixed::integer as stock_end,
-        stock_end_fixed <= 0 as is_stockout,
+        received_fixed::integer as received_units,
+        (stock_begin_fixed + received_fixed - units_fixed)::integer as stock_end,
+        stock_begin_fixed + received_fixed - units_fixed <= 0 as is_stockout,
         is_units_missing,
         is_price_missing,
         is_price_outlier,
@@ -129,7 +136,7 @@ final as (
             is_units_missing or is_price_missing or is_price_outlier or is_stock_negative
             or is_stock_impossible or is_sale_without_stock
         ) as is_corrected,
-    from restocked
+    from received
 )
 
 select * from final

@@ -1,6 +1,7 @@
 -- stock_position_latest: one row per store_id, product_id, at the last date of data.
--- days_of_cover = stock on hand / average daily units of the last 28 days (null when nothing sold);
--- at risk when on-hand plus on-order stock covers less than the supplier lead time plus one day.
+-- days_of_cover = stock on hand / average daily units of the last 28 days (null when nothing sold).
+-- At risk when the stock on hand runs out before the next delivery is due: the earliest open
+-- order's expected date, or, with nothing on order, an order placed today (the lead time).
 -- materialize: order by store_id, product_id
 create or replace view stock_position_latest as
 with
@@ -55,6 +56,7 @@ on_order as (
         replenishments.store_id,
         replenishments.product_id,
         sum(replenishments.ordered_units)::bigint as on_order_units,
+        min(replenishments.expected_date) as next_delivery_date,
     from replenishments
     cross join as_of
     where replenishments.order_date <= as_of.as_of_date
@@ -80,9 +82,12 @@ final as (
         coalesce(recent.avg_daily_units_28d, 0)::double as avg_daily_units_28d,
         (latest.stock_on_hand / nullif(recent.avg_daily_units_28d, 0))::double as days_of_cover,
         products.lead_time_days,
+        on_order.next_delivery_date,
         coalesce(
-            latest.stock_on_hand + coalesce(on_order.on_order_units, 0)
-            < recent.avg_daily_units_28d * (products.lead_time_days + 1),
+            latest.stock_on_hand < recent.avg_daily_units_28d * greatest(
+                coalesce(on_order.next_delivery_date - as_of.as_of_date, products.lead_time_days),
+                1
+            ),
             false
         ) as is_at_risk,
         coalesce(recent.revenue_28d, 0)::double as revenue_28d,
