@@ -1,0 +1,1 @@
+"""Everything that writes the store: generator, build, atomic publish, command line."""
