@@ -8,10 +8,10 @@ import dash
 import dash_mantine_components as dmc
 import plotly.graph_objects as go
 import polars as pl
-from dash import Input, Output, State, callback, clientside_callback
+from dash import Input, Output, State, callback
 from dash.development.base_component import Component
 
-from dashboard import components, figures, queries
+from dashboard import components, figures, queries, urlstate
 from dashboard.db import current_database
 
 REGION_ID: Final = "overview-region"
@@ -157,21 +157,8 @@ def update_at_risk_table(region: str | None, store: str | None) -> Component:
     return build_at_risk_table(df)
 
 
-# Keep the filters in the address bar so the view can be shared; replaceState does not make
-# Dash re-render the page.
-clientside_callback(
-    """
-    function (region, store) {
-        const url = new URL(window.location.href);
-        for (const [key, value] of [["region", region], ["store", store]]) {
-            if (value) { url.searchParams.set(key, value); } else { url.searchParams.delete(key); }
-        }
-        window.history.replaceState(window.history.state, "", url);
-    }
-    """,
-    Input(REGION_ID, "value"),
-    Input(STORE_ID, "value"),
-)
+# Keep the filters in the address bar so the view can be shared.
+urlstate.sync_to_url({"region": (REGION_ID, "value"), "store": (STORE_ID, "value")})
 
 
 def build_region_options(regions: pl.DataFrame) -> list[dict[str, str]]:

@@ -34,7 +34,7 @@ _FILTERS: Final = (
 Params = Mapping[str, str | int | None]
 
 
-def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: Params | None = None) -> pl.DataFrame:
+def fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: Params | None = None) -> pl.DataFrame:
     """Run one statement with its bound `$name` parameters; the result as a polars frame."""
     df: pl.DataFrame = cur.sql(sql, params=params).pl()
     return df
@@ -43,7 +43,7 @@ def _fetch(cur: duckdb.DuckDBPyConnection, sql: str, params: Params | None = Non
 def load_regions(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Regions that have stores, sorted: `region`."""
     sql = f"select distinct region from {STORES_VIEW} where region is not null order by region"
-    return _fetch(cur, sql)
+    return fetch(cur, sql)
 
 
 def load_stores(cur: duckdb.DuckDBPyConnection, *, region: str | None) -> pl.DataFrame:
@@ -54,7 +54,7 @@ def load_stores(cur: duckdb.DuckDBPyConnection, *, region: str | None) -> pl.Dat
         where $region is null or region = $region
         order by store_name, store_id
     """
-    return _fetch(cur, sql, {"region": region})
+    return fetch(cur, sql, {"region": region})
 
 
 def load_period_kpis(
@@ -103,7 +103,7 @@ def load_period_kpis(
         left join sales on true
     """
     params = {"region": region, "store_id": store_id, "days": days}
-    return _fetch(cur, sql, params)
+    return fetch(cur, sql, params)
 
 
 def load_at_risk_count(
@@ -118,7 +118,7 @@ def load_at_risk_count(
         from {STOCK_POSITION_VIEW}
         where {_FILTERS}
     """
-    return _fetch(cur, sql, {"region": region, "store_id": store_id})
+    return fetch(cur, sql, {"region": region, "store_id": store_id})
 
 
 def load_weekly_category_revenue(
@@ -185,7 +185,7 @@ def load_weekly_category_revenue(
         "weeks": weeks,
         "top_categories": top_categories,
     }
-    return _fetch(cur, sql, params)
+    return fetch(cur, sql, params)
 
 
 def load_weekly_stockout_rate(
@@ -221,7 +221,7 @@ def load_weekly_stockout_rate(
         )
         select * from weekly order by week_start
     """
-    return _fetch(cur, sql, {"region": region, "store_id": store_id, "weeks": weeks})
+    return fetch(cur, sql, {"region": region, "store_id": store_id, "weeks": weeks})
 
 
 def load_top_at_risk(
@@ -250,4 +250,4 @@ def load_top_at_risk(
         limit $limit
     """
     params = {"region": region, "store_id": store_id, "limit": limit}
-    return _fetch(cur, sql, params)
+    return fetch(cur, sql, params)
