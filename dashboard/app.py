@@ -29,6 +29,13 @@ function (opened, navbar) {
 }
 """
 _CLOSE_BURGER_JS: Final = "function (pathname) { return false; }"
+# An embedded chart shows no header, no navigation and no padding.
+_EMBED_SHELL_JS: Final = """
+function (pathname) {
+    const embedded = (pathname || "").indexOf("/embed/") !== -1;
+    return [embedded, embedded ? 0 : "md"];
+}
+"""
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -57,6 +64,12 @@ def create_app(settings: Settings | None = None) -> Dash:
         Output(components.BURGER_ID, "opened"),
         Input("_pages_location", "pathname"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _EMBED_SHELL_JS,
+        Output(components.SHELL_ID, "disabled"),
+        Output(components.SHELL_ID, "padding"),
+        Input("_pages_location", "pathname"),
     )
     server: flask.Flask = app.server
     install_database(server, Database(settings.db_path, required_views=queries.REQUIRED_VIEWS))

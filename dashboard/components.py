@@ -32,7 +32,10 @@ TREND_COLORS: Final[dict[Trend, str]] = {"good": "teal.7", "bad": "red.7", "neut
 
 
 def build_navigation(pages: Iterable[Mapping[str, Any]]) -> list[Component]:
-    """One link per registered page, in registry order; hrefs carry the URL prefix."""
+    """One link per registered page, in registry order; hrefs carry the URL prefix.
+
+    Pages registered with `in_navigation=False` (the embed route) get no link.
+    """
     links: list[Component] = [
         dmc.NavLink(
             label=page["name"],
@@ -41,6 +44,7 @@ def build_navigation(pages: Iterable[Mapping[str, Any]]) -> list[Component]:
             id=f"nav-{page['module'].rsplit('.', 1)[-1]}",
         )
         for page in pages
+        if page.get("in_navigation", True)
     ]
     return links
 

@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         "--prefix", default="/", help="URL prefix kept by a reverse proxy, e.g. /analytics/"
     )
     serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument(
+        "--frame-ancestors",
+        default=None,
+        help="who may put the app in an iframe (CSP frame-ancestors), default 'self'",
+    )
     serve.add_argument("--db", type=Path, default=None)
     return parser
 
@@ -120,6 +125,8 @@ def _serve(args: argparse.Namespace, db: Path) -> None:
     if shutil.which("gunicorn") is None and not (Path(sys.executable).parent / "gunicorn").exists():
         raise ShelfsightError("gunicorn is not installed; run 'pip install gunicorn'")
     env = dict(os.environ, SHELFSIGHT_DB=str(db.resolve()), SHELFSIGHT_PREFIX=prefix)
+    if args.frame_ancestors:
+        env["SHELFSIGHT_FRAME_ANCESTORS"] = args.frame_ancestors
     command = [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{args.host}:{args.port}",

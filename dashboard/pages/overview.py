@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import dash
 import dash_mantine_components as dmc
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 from dash import Input, Output, State, callback
@@ -13,6 +15,7 @@ from dash.development.base_component import Component
 
 from dashboard import components, figures, queries, urlstate
 from dashboard.db import current_database
+from dashboard.embeds import embeddable
 
 REGION_ID: Final = "overview-region"
 STORE_ID: Final = "overview-store"
@@ -155,6 +158,20 @@ def update_at_risk_table(region: str | None, store: str | None) -> Component:
     with current_database().cursor() as cur:
         df = queries.load_top_at_risk(cur, region=region, store_id=parse_store_id(store))
     return build_at_risk_table(df)
+
+
+@embeddable("overview-revenue", title="Weekly revenue by category")
+def embed_revenue(cur: duckdb.DuckDBPyConnection, query: Mapping[str, str]) -> go.Figure:
+    region, store_id = urlstate.parse_text(query.get("region")), parse_store_id(query.get("store"))
+    df = queries.load_weekly_category_revenue(cur, region=region, store_id=store_id)
+    return figures.build_category_revenue_figure(df)
+
+
+@embeddable("overview-stockout-rate", title="Weekly stockout rate")
+def embed_stockout_rate(cur: duckdb.DuckDBPyConnection, query: Mapping[str, str]) -> go.Figure:
+    region, store_id = urlstate.parse_text(query.get("region")), parse_store_id(query.get("store"))
+    df = queries.load_weekly_stockout_rate(cur, region=region, store_id=store_id)
+    return figures.build_stockout_rate_figure(df)
 
 
 # Keep the filters in the address bar so the view can be shared.
