@@ -16,6 +16,7 @@ import polars as pl
 
 from data.errors import ShelfsightError
 from data.generate import Dataset, GeneratorConfig, generate
+from data.profile import profile_tables
 from data.publish import discard, publish, remove_stale_builds, staging_path, verify
 
 MATERIALIZE = re.compile(r"^-- materialize: order by (?P<keys>[a-z_, ]+)$", re.MULTILINE)
@@ -130,6 +131,13 @@ def apply_views(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
     for number, sql in enumerate(files, start=1):
         _apply(con, sql)
         progress(f"applied {sql.name}", number / len(files))
+    progress("profiling the raw tables", 1.0)
+    profile = profile_tables(con)
+    con.register("incoming", profile)
+    try:
+        con.execute("create table table_profile as select * from incoming")
+    finally:
+        con.unregister("incoming")
     con.execute("create table build_info (sql_file varchar, sha256 varchar)")
     con.executemany(
         "insert into build_info values (?, ?)", [(f.name, f.sha256) for f in sql_files()]

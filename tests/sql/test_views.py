@@ -163,3 +163,18 @@ def test_baskets_never_exceed_store_sales(cur: duckdb.DuckDBPyConnection) -> Non
     """
     assert _scalar(cur, sql) == 0
     assert _scalar(cur, "select count(*) from baskets") > 1000
+
+
+def test_data_quality_rows_sql_lists_the_affected_rows(cur: duckdb.DuckDBPyConnection) -> None:
+    checks = cur.sql("select check_name, affected_rows, rows_sql from data_quality").fetchall()
+    for name, affected, rows_sql in checks:
+        assert _scalar(cur, f"select count(*) from ({rows_sql})") == affected, name
+
+
+def test_table_profile_counts_nulls(cur: duckdb.DuckDBPyConnection) -> None:
+    profiled = cur.sql(
+        "select null_count, row_count from table_profile "
+        "where table_name = 'raw_daily_sales' and column_name = 'price'"
+    ).fetchall()
+    raw = cur.sql("select count(*) - count(price), count(*) from raw_daily_sales").fetchall()
+    assert profiled == raw
