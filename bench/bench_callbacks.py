@@ -30,12 +30,12 @@ from typing import Any
 import duckdb
 
 from dashboard.db import CONNECTION_CONFIG
-from dashboard.queries import quality as quality_queries
 from dashboard.queries import (
     load_top_at_risk,
     load_weekly_category_revenue,
     load_weekly_stockout_rate,
 )
+from dashboard.queries import quality as quality_queries
 
 Bare = Callable[[duckdb.DuckDBPyConnection], object]
 
