@@ -7,7 +7,14 @@ from typing import Final
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.figures import FONT_FAMILY, GRID_COLOR, PALETTE, TEXT_COLOR, build_empty_figure
+from dashboard.figures import (
+    FONT_FAMILY,
+    GRID_COLOR,
+    PALETTE,
+    TEMPLATE,
+    TEXT_COLOR,
+    build_empty_figure,
+)
 
 CHECK_LABELS: Final = {
     "duplicate_row": "Duplicated rows",
@@ -30,7 +37,7 @@ def _bar_layout(title: str, x_title: str, rows: int) -> go.Layout:
     return go.Layout(
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
         font={"family": FONT_FAMILY, "size": 12, "color": TEXT_COLOR},
-        template="plotly_white",
+        template=TEMPLATE,
         margin={"l": 8, "r": 24, "t": 48, "b": 40},
         xaxis={"title": {"text": x_title}, "gridcolor": GRID_COLOR, "rangemode": "tozero"},
         yaxis={"autorange": "reversed", "automargin": True, "ticklabelstandoff": 6},

@@ -42,7 +42,9 @@ def test_embed_renders_registered_chart_with_url_filters(app: Dash) -> None:
         with current_database().cursor() as cur:
             expected = overview.embed_revenue(cur, {"region": "Bretagne"})
     assert graph.id == embed.GRAPH_ID
-    assert [trace.y for trace in graph.figure.data] == [trace.y for trace in expected.data]
+    assert [trace.name for trace in graph.figure.data] == [trace.name for trace in expected.data]
+    for shown, wanted in zip(graph.figure.data, expected.data, strict=True):
+        assert list(shown.y) == pytest.approx(list(wanted.y), rel=1e-9)
     assert graph.figure.layout.title.text == "Weekly revenue by category"
 
 
