@@ -103,12 +103,14 @@ def _generate(db: Path, scale: str, seed: int, defect_rate: float, force: bool) 
         "baskets",
     ):
         table.add_row(name, f"{summary.rows[name]:,}")
-    defects = sum(v for k, v in summary.defects.items())
-    table.caption = (
-        f"built in {summary.seconds:.1f} s, {summary.size_bytes / 1e6:.1f} MB; "
-        f"{defects:,} defective raw rows injected and handled (see the data_quality view)"
+    defects = sum(summary.defects.values())
+    out = Console(width=120)
+    out.print(table)
+    out.print(
+        f"Built in {summary.seconds:.1f} s, {summary.size_bytes / 1e6:.1f} MB. "
+        f"{defects:,} defective raw rows were injected and repaired or flagged "
+        "(see the data_quality view)."
     )
-    Console().print(table)
 
 
 def _serve(args: argparse.Namespace, db: Path) -> None:
