@@ -12,6 +12,7 @@ Prints a Markdown table for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -36,6 +37,8 @@ from dashboard.queries import (
     load_weekly_stockout_rate,
 )
 from dashboard.queries import quality as quality_queries
+from dashboard.queries import sales as sales_queries
+from dashboard.queries import seasonality as season_queries
 
 Bare = Callable[[duckdb.DuckDBPyConnection], object]
 
@@ -47,6 +50,31 @@ class Scenario:
     values: dict[str, Any] = field(default_factory=dict)  # "id.property" -> value sent
     bare: Bare | None = None
     kind: str = "aggregate"  # or "single series"
+
+
+_SALES_FILTERS = {
+    f"sales-{key}.value": None for key in ("region", "store", "category", "subcategory", "product")
+}
+_SALES = {
+    **_SALES_FILTERS,
+    "sales-dates.value": [None, None],
+    "sales-grain.value": "week",
+    "sales-measure.value": "revenue",
+    "sales-comparison.value": "previous",
+}
+
+
+_SEASON = {
+    "seasonality-category.value": "Dairy",
+    "seasonality-region.value": None,
+    "seasonality-store.value": None,
+    "seasonality-product.value": None,
+}
+
+
+def _window(**filters: Any) -> sales_queries.Selection:
+    start, end = dt.date(2025, 7, 1), dt.date(2025, 12, 31)
+    return sales_queries.build_selection(start, end, "week", "previous", **filters)
 
 
 SCENARIOS: list[Scenario] = [
@@ -67,6 +95,48 @@ SCENARIOS: list[Scenario] = [
         "overview-at-risk.children",
         {"overview-region.value": None, "overview-store.value": None},
         lambda cur: load_top_at_risk(cur, region=None, store_id=None),
+    ),
+    Scenario(
+        "sales: trend, everything by week",
+        "sales-trend.figure",
+        _SALES,
+        lambda cur: sales_queries.load_trend(cur, _window()),
+    ),
+    Scenario(
+        "sales: trend, one product in one store",
+        "sales-trend.figure",
+        {**_SALES, "sales-store.value": "7", "sales-product.value": "100"},
+        lambda cur: sales_queries.load_trend(cur, _window(store_id=7, product_id=100)),
+        kind="single series",
+    ),
+    Scenario(
+        "sales: breakdown by category",
+        "sales-breakdown.figure",
+        _SALES,
+        lambda cur: sales_queries.load_breakdown(cur, _window()),
+    ),
+    Scenario(
+        "seasonality: decomposition + anomalies, one category",
+        "seasonality-decomposition.figure",
+        _SEASON,
+        lambda cur: season_queries.load_category_days(
+            cur, category="Dairy", region=None, store_id=None
+        ),
+    ),
+    Scenario(
+        "seasonality: weekday + yearly profiles, one category",
+        "seasonality-weekday-profile.figure",
+        _SEASON,
+        lambda cur: season_queries.load_category_days(
+            cur, category="Dairy", region=None, store_id=None
+        ),
+    ),
+    Scenario(
+        "seasonality: decomposition, one product at one store",
+        "seasonality-decomposition.figure",
+        {**_SEASON, "seasonality-store.value": "17", "seasonality-product.value": "21"},
+        lambda cur: season_queries.load_series_days(cur, store_id=17, product_id=21),
+        kind="single series",
     ),
     Scenario(
         "data quality: column profile",

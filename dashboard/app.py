@@ -15,9 +15,26 @@ from dash import Dash, Input, Output, State
 
 from dashboard import components, figures, queries
 from dashboard.db import Database, DataUnavailable, install_database
+from dashboard.queries import promotions as promotion_queries
+from dashboard.queries import quality as quality_queries
+from dashboard.queries import sales as sales_queries
+from dashboard.queries import seasonality as seasonality_queries
 from dashboard.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# Every view a page reads: an older file without one gets a clear message, not a failed query.
+REQUIRED_VIEWS: Final = tuple(
+    dict.fromkeys(
+        [
+            *queries.REQUIRED_VIEWS,
+            *quality_queries.REQUIRED_VIEWS,
+            *sales_queries.REQUIRED_VIEWS,
+            *seasonality_queries.REQUIRED_VIEWS,
+            *promotion_queries.REQUIRED_VIEWS,
+        ]
+    )
+)
 
 UNEXPECTED_MESSAGE: Final = (
     "Something went wrong while loading this view; the error has been logged."
@@ -72,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         Input("_pages_location", "pathname"),
     )
     server: flask.Flask = app.server
-    install_database(server, Database(settings.db_path, required_views=queries.REQUIRED_VIEWS))
+    install_database(server, Database(settings.db_path, required_views=REQUIRED_VIEWS))
     frame_ancestors = f"frame-ancestors {settings.frame_ancestors}"
 
     @server.after_request
@@ -113,6 +130,6 @@ def _placeholder(output: Any, message: str) -> Any:
         return figures.build_empty_figure(message)
     if prop == "children":
         return components.build_error_alert(message)
-    if prop == "data":
+    if prop == "data" and not str(output.get("id", "")).endswith("-download"):
         return []
     return dash.no_update

@@ -16,10 +16,12 @@ import polars as pl
 
 from data.errors import ShelfsightError
 from data.generate import Dataset, GeneratorConfig, generate
+from data.jobs import promotion_effects, write_tables
 from data.profile import profile_tables
 from data.publish import discard, publish, remove_stale_builds, staging_path, verify
 
 MATERIALIZE = re.compile(r"^-- materialize: order by (?P<keys>[a-z_, ]+)$", re.MULTILINE)
+MARTS_FROM = "3"  # sql files from here on may read the batch jobs' tables
 VIEW_NAME = re.compile(r"create or replace view (?P<name>[a-z_]+) as")
 
 Progress = Callable[[str, float], None]  # (what is happening, fraction done)
@@ -126,9 +128,20 @@ def load_dataset(
     return loaded
 
 
+def run_jobs(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    """Batch analytics over the public views; their tables feed the marts (3xx)."""
+    write_tables(con, promotion_effects(con, progress))
+
+
 def apply_views(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    """Apply staging (1xx) and public (2xx) views, run the batch jobs, then the marts (3xx)."""
     files = [f for f in sql_files() if not f.is_raw]
+    jobs_done = False
     for number, sql in enumerate(files, start=1):
+        if not jobs_done and sql.name >= MARTS_FROM:
+            done = (number - 1) / len(files)
+            run_jobs(con, lambda message, fraction, done=done: progress(message, done))
+            jobs_done = True
         _apply(con, sql)
         progress(f"applied {sql.name}", number / len(files))
     progress("profiling the raw tables", 1.0)
@@ -159,8 +172,8 @@ def build_database(
         con = duckdb.connect(str(staged))
         try:
             dataset = generate(config)
-            loaded = load_dataset(con, dataset, lambda m, f: report(m, 0.75 * f))
-            apply_views(con, lambda m, f: report(m, 0.75 + 0.2 * f))
+            loaded = load_dataset(con, dataset, lambda m, f: report(m, 0.6 * f))
+            apply_views(con, lambda m, f: report(m, 0.6 + 0.35 * f))
             con.execute("checkpoint")
         finally:
             con.close()

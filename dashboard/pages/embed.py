@@ -38,7 +38,11 @@ def layout(chart: str | None = None, **query: Any) -> Component:
             figure = embed.build(cur, params)
     except DataUnavailable as error:
         return components.build_error_alert(error.message)
-    figure.update_layout(title={"text": embed.title}, margin={"l": 56, "r": 16, "t": 48, "b": 40})
+    margin = figure.layout.margin
+    figure.update_layout(
+        title={"text": embed.title},
+        margin={"l": 56, "r": 16, "t": max(48, margin.t or 0), "b": max(40, margin.b or 0)},
+    )
     graph: Component = dcc.Graph(
         id=GRAPH_ID,
         figure=figure,

@@ -11,6 +11,7 @@ from dashboard.queries import fetch
 
 DATA_QUALITY_VIEW: Final = "data_quality"
 TABLE_PROFILE_VIEW: Final = "table_profile"
+REQUIRED_VIEWS: Final = (DATA_QUALITY_VIEW, TABLE_PROFILE_VIEW)
 
 
 def load_checks(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:

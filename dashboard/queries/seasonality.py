@@ -1,0 +1,148 @@
+"""Inputs of the seasonality page: the scope's options and its daily series, one view each.
+
+A scope is a category, optionally narrowed to a region, a store and a product. Its daily series,
+with the day's calendar, comes from the smallest view that holds it: `daily_category_activity`
+for a category, `daily_product_activity` for a product over stores, `daily_series_activity`
+(over `daily_sales`, stored by series) for one product at one store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+import polars as pl
+
+from dashboard.queries import fetch
+
+PRODUCTS_VIEW: Final = "products"
+CATEGORY_ACTIVITY_VIEW: Final = "daily_category_activity"
+PRODUCT_ACTIVITY_VIEW: Final = "daily_product_activity"
+SERIES_ACTIVITY_VIEW: Final = "daily_series_activity"
+REQUIRED_VIEWS: Final = (
+    PRODUCTS_VIEW,
+    CATEGORY_ACTIVITY_VIEW,
+    PRODUCT_ACTIVITY_VIEW,
+    SERIES_ACTIVITY_VIEW,
+)
+
+DAY_SCHEMA: Final = {
+    "date": pl.Date,
+    "units_sold": pl.Float64,
+    "series_count": pl.Int64,
+    "promo_count": pl.Int64,
+    "stockout_count": pl.Int64,
+    "is_store_closed": pl.Boolean,
+    "holiday_name": pl.String,
+    "eve_of": pl.String,
+}
+# The columns every daily series has: units and counts summed over the series in scope, and
+# the day's calendar (the same on every row of a date).
+_DAY_COLUMNS: Final = """
+    date,
+    sum(units_sold)::double as units_sold,
+    sum(series_count)::bigint as series_count,
+    sum(promo_count)::bigint as promo_count,
+    sum(stockout_count)::bigint as stockout_count,
+    bool_or(is_store_closed) as is_store_closed,
+    any_value(holiday_name) as holiday_name,
+    any_value(eve_of) as eve_of,
+"""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the page looks at; None means all (regions, stores, products of the category)."""
+
+    category: str
+    region: str | None = None
+    store_id: int | None = None
+    product_id: int | None = None
+
+
+def load_categories(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Categories that have products, sorted: `category`."""
+    sql = f"select distinct category from {PRODUCTS_VIEW} order by category"
+    return fetch(cur, sql)
+
+
+def load_products(cur: duckdb.DuckDBPyConnection, *, category: str | None) -> pl.DataFrame:
+    """The products of a category, sorted by name: `product_id`, `product_name`."""
+    sql = f"""
+        select product_id, product_name
+        from {PRODUCTS_VIEW}
+        where category = $category
+        order by product_name, product_id
+    """
+    return fetch(cur, sql, {"category": category})
+
+
+def load_category_days(
+    cur: duckdb.DuckDBPyConnection, *, category: str, region: str | None, store_id: int | None
+) -> pl.DataFrame:
+    """The category's daily units over the stores in scope, by date: `date`, `units_sold`,
+    `series_count`, `promo_count`, `stockout_count` (store x product series), and the
+    calendar: `is_store_closed`, `holiday_name` (a public holiday), `eve_of` (the public
+    holiday the next day)."""
+    sql = f"""
+        select {_DAY_COLUMNS}
+        from {CATEGORY_ACTIVITY_VIEW}
+        where category = $category
+            and ($region is null or region = $region)
+            and ($store_id is null or store_id = $store_id)
+        group by date
+        order by date
+    """
+    params = {"category": category, "region": region, "store_id": store_id}
+    return fetch(cur, sql, params)
+
+
+def load_product_days(
+    cur: duckdb.DuckDBPyConnection, *, category: str, product_id: int, region: str | None
+) -> pl.DataFrame:
+    """One product's daily units over the stores of a region (all when None), in the columns
+    of `load_category_days`. Empty when the product is not in `category`."""
+    sql = f"""
+        select {_DAY_COLUMNS}
+        from {PRODUCT_ACTIVITY_VIEW}
+        where product_id = $product_id
+            and category = $category
+            and ($region is null or region = $region)
+        group by date
+        order by date
+    """
+    params: dict[str, str | int | None] = {
+        "category": category,
+        "product_id": product_id,
+        "region": region,
+    }
+    return fetch(cur, sql, params)
+
+
+def load_series_days(
+    cur: duckdb.DuckDBPyConnection, *, store_id: int, product_id: int
+) -> pl.DataFrame:
+    """One product at one store, in the columns of `load_category_days` (counts of 0 or 1).
+    Days missing from the data stay missing."""
+    sql = f"""
+        select {_DAY_COLUMNS}
+        from {SERIES_ACTIVITY_VIEW}
+        where store_id = $store_id and product_id = $product_id
+        group by date
+        order by date
+    """
+    return fetch(cur, sql, {"store_id": store_id, "product_id": product_id})
+
+
+def load_scope_days(cur: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
+    """The scope's daily series from the view that holds it (see the module docstring)."""
+    if scope.product_id is None:
+        return load_category_days(
+            cur, category=scope.category, region=scope.region, store_id=scope.store_id
+        )
+    if scope.store_id is None:
+        return load_product_days(
+            cur, category=scope.category, product_id=scope.product_id, region=scope.region
+        )
+    return load_series_days(cur, store_id=scope.store_id, product_id=scope.product_id)
