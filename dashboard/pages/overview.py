@@ -10,7 +10,7 @@ import dash_mantine_components as dmc
 import duckdb
 import plotly.graph_objects as go
 import polars as pl
-from dash import Input, Output, State, callback
+from dash import Input, Output, State, callback, dcc
 from dash.development.base_component import Component
 
 from dashboard import components, figures, queries, urlstate
@@ -28,6 +28,9 @@ PERIOD_ID: Final = "overview-period"
 REVENUE_GRAPH_ID: Final = "overview-revenue-by-category"
 STOCKOUT_GRAPH_ID: Final = "overview-stockout-rate"
 AT_RISK_TABLE_ID: Final = "overview-at-risk"
+AT_RISK_BUTTON_ID: Final = "overview-at-risk-button"
+AT_RISK_DOWNLOAD_ID: Final = "overview-at-risk-download"
+AT_RISK_EXPORT_LIMIT: Final = 100_000
 
 PERIOD_DAYS: Final = queries.KPI_PERIOD_DAYS
 AT_RISK_COLUMNS: Final = (
@@ -92,7 +95,24 @@ def layout(region: str | None = None, store: str | None = None, **_: Any) -> Com
         "At risk when the stock on hand, sold at the last 28 days' rate, runs out before the next "
         "delivery is due (or, with nothing on order, before an order placed today could arrive); "
         "fewest days of cover first, then highest revenue.",
-        dmc.Box(dmc.Skeleton(h=160), id=AT_RISK_TABLE_ID),
+        dmc.Stack(
+            [
+                dmc.Box(dmc.Skeleton(h=160), id=AT_RISK_TABLE_ID),
+                dmc.Group(
+                    [
+                        dmc.Button(
+                            "Download all at-risk (CSV)",
+                            id=AT_RISK_BUTTON_ID,
+                            variant="light",
+                            size="xs",
+                        ),
+                        dcc.Download(id=AT_RISK_DOWNLOAD_ID),
+                    ],
+                    justify="flex-end",
+                ),
+            ],
+            gap="xs",
+        ),
     )
     page: Component = dmc.Box(
         [
@@ -158,6 +178,22 @@ def update_at_risk_table(region: str | None, store: str | None) -> Component:
     with current_database().cursor() as cur:
         df = queries.load_top_at_risk(cur, region=region, store_id=parse_store_id(store))
     return build_at_risk_table(df)
+
+
+@callback(
+    Output(AT_RISK_DOWNLOAD_ID, "data"),
+    Input(AT_RISK_BUTTON_ID, "n_clicks"),
+    State(REGION_ID, "value"),
+    State(STORE_ID, "value"),
+    prevent_initial_call=True,
+)
+def download_at_risk(_clicks: int | None, region: str | None, store: str | None) -> dict[str, Any]:
+    """Every at-risk store x product for the filters (the table shows the first 15)."""
+    with current_database().cursor() as cur:
+        df = queries.load_top_at_risk(
+            cur, region=region, store_id=parse_store_id(store), limit=AT_RISK_EXPORT_LIMIT
+        )
+    return {"content": df.write_csv(), "filename": "at_risk_products.csv"}
 
 
 @embeddable("overview-revenue", title="Weekly revenue by category")

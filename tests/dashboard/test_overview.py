@@ -234,3 +234,14 @@ def test_keep_store_normalises_the_id(overview: ModuleType) -> None:
     assert [overview.keep_store(raw, stores) for raw in ("03", "4", "5", None)] == [
         "3", "4", None, None,
     ]  # fmt: skip
+
+
+def test_download_at_risk_lists_every_at_risk_pair(
+    overview: ModuleType, expected_db: duckdb.DuckDBPyConnection
+) -> None:
+    download = overview.download_at_risk(1, None, None)
+    lines = download["content"].splitlines()
+    count = expected_db.sql("select count(*) from stock_position_latest where is_at_risk")
+    assert len(lines) - 1 == count.fetchall()[0][0]
+    assert lines[0].startswith("store_name,product_name,category")
+    assert download["filename"] == "at_risk_products.csv"
