@@ -24,6 +24,7 @@ aggregated as (
         sum(sales.revenue)::double as revenue,
         count(*)::bigint as series_count,
         count(*) filter (where sales.is_stockout)::bigint as stockout_count,
+        count(*) filter (where sales.is_promo)::bigint as promo_count,
     from sales
     inner join stores on stores.store_id = sales.store_id
     inner join products on products.product_id = sales.product_id

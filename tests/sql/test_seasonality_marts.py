@@ -89,8 +89,8 @@ def test_product_activity_adds_up_to_daily_sales(cur: duckdb.DuckDBPyConnection)
     ("view", "order"),
     [
         ("daily_calendar_flags", "date"),
-        ("daily_category_activity", "category, store_id, date"),
-        ("daily_product_activity", "product_id, region, date"),
+        ("daily_category_sales", "category, store_id, date"),
+        ("daily_product_sales", "category, subcategory, product_id, region, date"),
     ],
 )
 def test_mart_is_stored_in_read_order(
