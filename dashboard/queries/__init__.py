@@ -14,11 +14,13 @@ import polars as pl
 STORES_VIEW: Final = "stores"
 DAILY_STORE_SALES_VIEW: Final = "daily_store_sales"
 DAILY_CATEGORY_SALES_VIEW: Final = "daily_category_sales"
+WEEKLY_CATEGORY_SALES_VIEW: Final = "weekly_category_sales"
 STOCK_POSITION_VIEW: Final = "stock_position_latest"
 REQUIRED_VIEWS: Final = (
     STORES_VIEW,
     DAILY_STORE_SALES_VIEW,
     DAILY_CATEGORY_SALES_VIEW,
+    WEEKLY_CATEGORY_SALES_VIEW,
     STOCK_POSITION_VIEW,
 )
 
@@ -138,15 +140,15 @@ def load_weekly_category_revenue(
     """
     sql = f"""
         with sales as (
-            select date, date_trunc('week', date)::date as week_start, category, revenue,
-            from {DAILY_CATEGORY_SALES_VIEW}
+            select week_start, category, revenue, day_count,
+            from {WEEKLY_CATEGORY_SALES_VIEW}
             where {_FILTERS}
         ),
         shown_weeks as (
             select week_start
             from sales
             group by week_start
-            having count(distinct date) = 7
+            having max(day_count) = 7
             order by week_start desc
             limit $weeks
         ),

@@ -20,6 +20,7 @@ KEYS = {
     "true_demand": ["date", "store_id", "product_id"],
     "daily_store_sales": ["date", "store_id"],
     "daily_category_sales": ["date", "store_id", "category"],
+    "weekly_category_sales": ["week_start", "store_id", "category"],
     "stock_position_latest": ["store_id", "product_id"],
     "data_quality": ["table_name", "check_name"],
 }
@@ -89,7 +90,11 @@ def test_marts_add_up_to_daily_sales(cur: duckdb.DuckDBPyConnection) -> None:
         "select sum(units_sold), round(sum(revenue), 2), sum(stockout_count) "
         "from daily_category_sales"
     ).fetchall()
-    assert detail == stores == categories
+    weeks = cur.sql(
+        "select sum(units_sold), round(sum(revenue), 2), sum(stockout_count) "
+        "from weekly_category_sales"
+    ).fetchall()
+    assert detail == stores == categories == weeks
 
 
 def test_stock_position_days_of_cover(cur: duckdb.DuckDBPyConnection) -> None:
