@@ -72,6 +72,13 @@ _SEASON = {
 }
 
 
+_PROMOTIONS = {
+    "promotions-category.value": "Dairy",
+    "promotions-region.value": None,
+    "promotions-store.value": None,
+}
+
+
 def _window(**filters: Any) -> sales_queries.Selection:
     start, end = dt.date(2025, 7, 1), dt.date(2025, 12, 31)
     return sales_queries.build_selection(start, end, "week", "previous", **filters)
@@ -137,6 +144,21 @@ SCENARIOS: list[Scenario] = [
         {**_SEASON, "seasonality-store.value": "17", "seasonality-product.value": "21"},
         lambda cur: season_queries.load_series_days(cur, store_id=17, product_id=21),
         kind="single series",
+    ),
+    Scenario(
+        "promotions: uplift by discount depth, one category",
+        "promotions-uplift-by-depth.figure",
+        _PROMOTIONS,
+    ),
+    Scenario(
+        "promotions: scatter of promotions, one category",
+        "promotions-scatter.figure",
+        {**_PROMOTIONS, "promotions-promo.value": "1"},
+    ),
+    Scenario(
+        "promotions: one promotion's detail, all stores",
+        "promotions-detail.figure",
+        {**_PROMOTIONS, "promotions-promo.value": "1"},
     ),
     Scenario(
         "data quality: column profile",
