@@ -4,12 +4,13 @@ The trend has two panels sharing the time axis: the measure (bars, the compariso
 line) with the stock on hand on a right-hand axis, and under it a strip of the share of
 store x product days out of stock and on promotion. Promotions of a selected product are
 shaded, public holidays drawn as dotted lines; both have a marker along the top to hover.
+The overlays are drawn by `overlays`, the breakdown figure by `breakdown`; their names are
+importable from here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,39 +28,29 @@ from dashboard.figures import (
     TEXT_COLOR,
     build_empty_figure,
 )
-from dashboard.queries.sales import COMPARISON, CURRENT, BreakdownLevel, Grain, Measure
+from dashboard.figures.breakdown import LEVEL_NAMES as LEVEL_NAMES
+from dashboard.figures.breakdown import MIN_BREAKDOWN_ROWS as MIN_BREAKDOWN_ROWS
+from dashboard.figures.breakdown import NEXT_LEVEL_HINT as NEXT_LEVEL_HINT
+from dashboard.figures.breakdown import SELECTED_COLOR as SELECTED_COLOR
+from dashboard.figures.breakdown import build_breakdown_figure as build_breakdown_figure
+from dashboard.figures.overlays import HOLIDAY_COLOR as HOLIDAY_COLOR
+from dashboard.figures.overlays import MARKER_ROW as MARKER_ROW
+from dashboard.figures.overlays import PROMO_COLOR as PROMO_COLOR
+from dashboard.figures.overlays import PROMO_FILL as PROMO_FILL
+from dashboard.figures.overlays import REGIONAL_PROMO_FILL as REGIONAL_PROMO_FILL
+from dashboard.figures.overlays import build_holiday_overlay, build_promotion_overlay
+from dashboard.figures.traces import COMPARISON_COLOR as COMPARISON_COLOR
+from dashboard.figures.traces import MEASURE_COLOR as MEASURE_COLOR
+from dashboard.figures.traces import MEASURE_LABELS as MEASURE_LABELS
+from dashboard.figures.traces import Trace as Trace
+from dashboard.figures.traces import build_figure, build_trace
+from dashboard.queries.periods import COMPARISON, CURRENT, Grain, Measure
 
-Trace = dict[str, Any]
-MEASURE_COLOR: Final = PALETTE[0]
-COMPARISON_COLOR: Final = "#5f6b76"
 STOCK_COLOR: Final = PALETTE[2]
-PROMO_COLOR: Final = PALETTE[3]
-PROMO_FILL: Final = "rgba(204, 121, 167, 0.16)"
-REGIONAL_PROMO_FILL: Final = "rgba(204, 121, 167, 0.07)"
-HOLIDAY_COLOR: Final = "#7048e8"
-SELECTED_COLOR: Final = PALETTE[1]
 PARTIAL_OPACITY: Final = 0.45
-MIN_BREAKDOWN_ROWS: Final = 8
 MAIN_DOMAIN: Final = (0.3, 1.0)
 STRIP_DOMAIN: Final = (0.0, 0.2)
-MARKER_ROW: Final = 0.985  # where promotion and holiday markers sit on the hidden top axis
 DAY_MS: Final = 86_400_000
-MEASURE_LABELS: Final[dict[Measure, tuple[str, str]]] = {
-    "revenue": ("Revenue", "EUR"),
-    "units": ("Units sold", "units"),
-}
-LEVEL_NAMES: Final[dict[BreakdownLevel, tuple[str, str]]] = {
-    "category": ("category", "categories"),
-    "product": ("product", "products"),
-    "region": ("region", "regions"),
-    "store": ("store", "stores"),
-}
-NEXT_LEVEL_HINT: Final[dict[BreakdownLevel, str]] = {
-    "category": "click a category to see its products",
-    "product": "click a product to see it by region and store",
-    "region": "click a region to see its stores",
-    "store": "click a store to see that product there",
-}
 _PERIOD: Final[dict[Grain, dict[str, Any]]] = {
     "day": {},
     "week": {"xperiod": 7 * DAY_MS, "xperiod0": "2024-01-01", "xperiodalignment": "middle"},
@@ -107,7 +98,7 @@ def build_trend_figure(
     x = current.get_column("period_start").to_numpy()
     days_word = "days" if labels.is_single_series else "store x product days"
     traces: list[Trace] = [
-        _trace(
+        build_trace(
             "bar",
             x=x,
             y=current.get_column(column).to_numpy(),
@@ -130,7 +121,7 @@ def build_trend_figure(
     ]
     if not comparison.is_empty():
         traces.append(
-            _trace(
+            build_trace(
                 "scatter",
                 x=comparison.get_column("period_start").to_numpy(),
                 y=comparison.get_column(column).to_numpy(),
@@ -144,7 +135,7 @@ def build_trend_figure(
         )
     stock_word = "closing" if grain == "day" else "average"
     traces.append(
-        _trace(
+        build_trace(
             "scatter",
             x=x,
             y=current.get_column("stock_units").to_numpy(),
@@ -161,27 +152,15 @@ def build_trend_figure(
     traces.extend(_strip_traces(current, period, is_single_series=labels.is_single_series))
     shapes: list[dict[str, Any]] = []
     if promotions is not None and not promotions.is_empty():
-        promotion_shapes, promotion_markers = _promotions(promotions)
+        promotion_shapes, promotion_markers = build_promotion_overlay(promotions)
         shapes.extend(promotion_shapes)
         traces.append(promotion_markers)
     if holidays is not None and not holidays.is_empty():
-        holiday_shapes, holiday_markers = _holidays(holidays)
+        holiday_shapes, holiday_markers = build_holiday_overlay(holidays)
         shapes.extend(holiday_shapes)
         traces.append(holiday_markers)
     layout = _trend_layout(labels.title, labels.subtitle, f"{name} ({unit})", grain)
-    return _figure(traces, {**layout, "shapes": shapes})
-
-
-def _trace(kind: str, **props: Any) -> Trace:
-    return {"type": kind, **props}
-
-
-def _figure(traces: Sequence[Trace], layout: dict[str, Any]) -> go.Figure:
-    """The figure from plain dicts, not validated by plotly on the way in (its private
-    `_validate=False`): validation took 6 of the 8 ms a trend figure cost, mostly walking
-    lists. The tests rebuild every kind of figure with validation on."""
-    figure: go.Figure = go.Figure(data=traces, layout=layout, _validate=False)
-    return figure
+    return build_figure(traces, {**layout, "shapes": shapes})
 
 
 def _trend_layout(title: str, subtitle: str, y_title: str, grain: Grain) -> dict[str, Any]:
@@ -285,7 +264,7 @@ def _stockout_markers(current: pl.DataFrame, period: dict[str, Any]) -> list[Tra
     out = current.filter(pl.col("stockout_count") > 0)
     if out.is_empty():
         return []
-    marker = _trace(
+    marker = build_trace(
         "scatter",
         x=out.get_column("period_start").to_numpy(),
         y=out.get_column("stock_units").to_numpy(),
@@ -315,7 +294,7 @@ def _strip_traces(
     days = "days" if is_single_series else "store x product days"
     x = shares.get_column("period_start").to_numpy()
     return [
-        _trace(
+        build_trace(
             "bar",
             x=x,
             y=shares.get_column("stockout_share").to_numpy(),
@@ -329,7 +308,7 @@ def _strip_traces(
             ),
             **period,
         ),
-        _trace(
+        build_trace(
             "scatter",
             x=x,
             y=shares.get_column("promo_share").to_numpy(),
@@ -345,210 +324,3 @@ def _strip_traces(
             **period,
         ),
     ]
-
-
-def _promotions(promotions: pl.DataFrame) -> tuple[list[dict[str, Any]], Trace]:
-    """A shade over the top panel per promotion (regional ones lighter: they are shown when
-    every region is) and a marker at its middle naming it on hover."""
-    shapes: list[dict[str, Any]] = []
-    middles: list[dt.datetime] = []
-    texts: list[str] = []
-    for promo in promotions.sort("start_date").iter_rows(named=True):
-        start: dt.date = promo["start_date"]
-        end: dt.date = promo["end_date"]
-        region = promo["region"]
-        shapes.append(
-            {
-                "type": "rect",
-                "x0": start.isoformat(),
-                "x1": (end + dt.timedelta(days=1)).isoformat(),
-                "xref": "x",
-                "yref": "y domain",
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": PROMO_FILL if region is None else REGIONAL_PROMO_FILL,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        middles.append(
-            dt.datetime.combine(start, dt.time()) + (end - start + dt.timedelta(days=1)) / 2
-        )
-        texts.append(
-            f"Promotion -{promo['discount_pct']:.0%} ({promo['promo_type']}), "
-            f"{start:%d %b} to {end:%d %b %Y}, {region or 'national'}"
-        )
-    markers = _trace(
-        "scatter",
-        x=middles,
-        y=[MARKER_ROW - 0.05] * len(middles),
-        text=texts,
-        name="Promotion",
-        yaxis="y4",
-        mode="markers",
-        marker={"symbol": "square", "size": 8, "color": PROMO_COLOR},
-        hoverinfo="skip",
-    )
-    return shapes, markers
-
-
-def _holidays(holidays: pl.DataFrame) -> tuple[list[dict[str, Any]], Trace]:
-    """A dotted line through both panels at each public holiday, named by a marker on top."""
-    shapes: list[dict[str, Any]] = []
-    noons: list[dt.datetime] = []
-    texts: list[str] = []
-    for holiday in holidays.sort("date").iter_rows(named=True):
-        noon = dt.datetime.combine(holiday["date"], dt.time(12))
-        closed = ", stores closed" if holiday["is_store_closed"] else ""
-        noons.append(noon)
-        texts.append(f"{holiday['holiday_name']} ({holiday['date']:%d %b}){closed}")
-        shapes.append(
-            {
-                "type": "line",
-                "x0": noon,
-                "x1": noon,
-                "xref": "x",
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": HOLIDAY_COLOR, "width": 1, "dash": "dot"},
-                "opacity": 0.6,
-                "layer": "below",
-            }
-        )
-    markers = _trace(
-        "scatter",
-        x=noons,
-        y=[MARKER_ROW] * len(noons),
-        text=texts,
-        name="Public holiday",
-        yaxis="y4",
-        mode="markers",
-        marker={"symbol": "triangle-down", "size": 9, "color": HOLIDAY_COLOR},
-        hoverinfo="skip",
-    )
-    return shapes, markers
-
-
-def build_breakdown_figure(
-    df: pl.DataFrame,
-    *,
-    level: BreakdownLevel,
-    measure: Measure,
-    comparison: str,
-    selected: str | None = None,
-) -> go.Figure:
-    """Horizontal bars of the measure per member, biggest on top, the comparison window's value
-    as a tick; from `queries.sales.load_breakdown`. Each bar carries [level, member_key] in
-    its customdata so that a click can set the next filter; `selected` is highlighted."""
-    if df.is_empty():
-        return build_empty_figure(EMPTY_MESSAGE)
-    name, unit = MEASURE_LABELS[measure]
-    column, comparison_column = (
-        ("revenue", "comparison_revenue")
-        if measure == "revenue"
-        else ("units_sold", "comparison_units_sold")
-    )
-    singular, plural = LEVEL_NAMES[level]
-    total = df.get_column("member_count")[0]
-    scope = f"top {df.height} of {total} {plural}" if total > df.height else f"by {singular}"
-    rows = df.with_columns(
-        change=pl.col(column) / pl.col(comparison_column) - 1,
-        stockout_share=pl.col("stockout_count") / pl.col("series_count"),
-    )
-    keys = rows.get_column("member_key").to_list()
-    labels = [_short(label) for label in rows.get_column("member_label").to_list()]
-    bars = _trace(
-        "bar",
-        x=rows.get_column(column).to_numpy(),
-        y=labels,
-        orientation="h",
-        name=name,
-        marker={"color": [SELECTED_COLOR if key == selected else MEASURE_COLOR for key in keys]},
-        customdata=[
-            [level, key, _change_text(change, comparison), share]
-            for key, change, share in zip(
-                keys,
-                rows.get_column("change").to_list(),
-                rows.get_column("stockout_share").to_list(),
-                strict=True,
-            )
-        ],
-        hovertemplate=(
-            f"<b>%{{y}}</b><br>{name}: %{{x:,.0f}} {unit}%{{customdata[2]}}"
-            "<br>Out of stock: %{customdata[3]:.1%} of days<extra></extra>"
-        ),
-    )
-    ticks = _trace(
-        "scatter",
-        x=rows.get_column(comparison_column).to_numpy(),
-        y=labels,
-        name=comparison,
-        mode="markers",
-        marker={
-            "symbol": "line-ns",
-            "size": 16,
-            "line": {"width": 3, "color": COMPARISON_COLOR},
-        },
-        hovertemplate=f"{comparison}: %{{x:,.0f}} {unit}<extra></extra>",
-    )
-    layout = _breakdown_layout(
-        f"{name}, {scope}", NEXT_LEVEL_HINT[level], f"{name} ({unit})", len(keys)
-    )
-    return _figure([bars, ticks], layout)
-
-
-def _breakdown_layout(title: str, hint: str, x_title: str, count: int) -> dict[str, Any]:
-    return {
-        "title": {
-            "text": title,
-            "subtitle": {"text": hint, "font": {"color": MUTED_COLOR, "size": 12}},
-            "x": 0.01,
-            "xanchor": "left",
-            "yref": "container",
-            "y": 0.97,
-            "yanchor": "top",
-            "font": {"size": 16},
-        },
-        "font": {"family": FONT_FAMILY, "size": 12, "color": TEXT_COLOR},
-        "template": TEMPLATE,
-        "margin": {"l": 8, "r": 16, "t": 100, "b": 48},
-        "hovermode": "closest",
-        "hoverlabel": {"font": {"family": FONT_FAMILY}},
-        "bargap": 0.25,
-        "xaxis": {
-            "title": {"text": x_title},
-            "rangemode": "tozero",
-            "tickformat": "~s",
-        },
-        # At least MIN_BREAKDOWN_ROWS rows tall, biggest on top: a few bars stay bar-sized.
-        "yaxis": {
-            "range": [max(count, MIN_BREAKDOWN_ROWS) - 0.5, -0.5],
-            "automargin": True,
-            "ticksuffix": " ",
-        },
-        "showlegend": True,
-        # Under the subtitle, from the figure's left edge (the bars start far right of it
-        # when labels are long): below the plot, a wrapped legend covered the axis title.
-        "legend": {
-            "orientation": "h",
-            "xref": "container",
-            "x": 0.01,
-            "xanchor": "left",
-            "yref": "container",
-            "y": 0.85,
-            "yanchor": "top",
-        },
-        "separators": ".,",
-        "clickmode": "event",
-    }
-
-
-def _change_text(change: float | None, comparison: str) -> str:
-    if change is None:
-        return f"<br>Nothing sold in the {comparison.lower()}"
-    return f"<br>{change:+.1%} vs {comparison.lower()}"
-
-
-def _short(label: str, limit: int = 32) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
