@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
     args = parser.parse_args()
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
@@ -281,7 +282,7 @@ def main() -> None:
         rows = []
         with duckdb.connect(str(args.db), read_only=True) as con:
             daily_rows = con.sql("select count(*) from daily_sales").fetchall()[0][0]
-        for scenario in SCENARIOS:
+        for scenario in [s for s in SCENARIOS if args.only in s.name]:
             body = _payload(_find(dependencies, scenario.output), scenario.values)
             endpoint = base + "_dash-update-component"
             one = _measure(endpoint, body, args.requests, 1)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import duckdb
 import numpy as np
+import plotly.graph_objects as go
 import polars as pl
 import pytest
 from dash import Dash, html
@@ -600,3 +601,33 @@ def test_seasonality_screenshots_fit_the_screen(
     )
     assert overflow == 0
     assert console_errors == []
+
+
+def test_decomposition_figure_passes_plotly_validation() -> None:
+    """The figure is built with `_validate=False` for speed: rebuilt with validation, it holds."""
+    days = 28
+    parts = pl.DataFrame(
+        {
+            "date": [dt.date(2025, 1, 1) + dt.timedelta(days=i) for i in range(days)],
+            "observed": [10.0 + i % 7 for i in range(days)],
+            "expected": [10.0] * days,
+            "trend": [2.3] * days,
+            "weekly": [0.01 * (i % 7) for i in range(days)],
+            "yearly": [0.0] * days,
+            "residual": [0.0] * days,
+            "is_anomaly": [i == 5 for i in range(days)],
+            "resid_low": [-0.5] * days,
+            "resid_high": [0.5] * days,
+        }
+    )
+    figure = figures.build_decomposition_figure(parts, threshold=3.5, scope_label="Dairy")
+    rebuilt = go.Figure(figure.to_dict())
+    assert [trace.name for trace in rebuilt.data] == [
+        "Observed",
+        "Expected",
+        "Trend",
+        "Anomaly",
+        "Weekly effect",
+        "Yearly effect",
+        "Residual",
+    ]
