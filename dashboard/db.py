@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar, cast
 
 import duckdb
 import flask
@@ -23,6 +23,8 @@ import flask
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
+MEMO_LIMIT: Final = 4096  # memoized lookups kept per open file
+_NOT_FOUND: Final = object()
 
 # Every read-only connection to a file in one process must use the same configuration.
 CONNECTION_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -68,6 +70,7 @@ class Database:
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._identity: FileIdentity | None = None
         self._active_cursors = 0
+        self._memo: dict[Hashable, Any] = {}
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -85,6 +88,23 @@ class Database:
             with self._condition:
                 self._active_cursors -= 1
                 self._condition.notify_all()
+
+    def memoized(self, key: Hashable, load: Callable[[], T]) -> T:
+        """`load()` once per open file, then its result: for small lookups that only change when
+        the file is replaced (date bounds, names, public holidays). Call it inside `cursor()`;
+        the memo is dropped when the file is reopened, and bounded."""
+        with self._condition:
+            identity = self._identity
+            found = self._memo.get((identity, key), _NOT_FOUND)
+        if found is not _NOT_FOUND:
+            return cast(T, found)
+        value = load()
+        with self._condition:
+            if self._identity == identity:
+                if len(self._memo) >= MEMO_LIMIT:
+                    self._memo.clear()
+                self._memo[(identity, key)] = value
+        return value
 
     def check_views(self, required: Iterable[str]) -> None:
         """Raise MissingViews naming every required view (or table) absent from the file."""
@@ -131,6 +151,7 @@ class Database:
         if self._connection is not None:
             self._connection.close()
         self._connection, self._identity = None, None
+        self._memo.clear()
 
     def _stat(self) -> FileIdentity | None:
         try:

@@ -193,7 +193,11 @@ class SalesView(NamedTuple):
         if self.state.start is not None and self.state.end is not None:
             start, end = self.state.start, self.state.end
         else:
-            bounds = sales_queries.load_date_bounds(cur).row(0, named=True)
+            bounds = (
+                current_database()
+                .memoized("sales:date-bounds", lambda: sales_queries.load_date_bounds(cur))
+                .row(0, named=True)
+            )
             if bounds["first_date"] is None:
                 return None
             start, end = self.state.window(bounds["first_date"], bounds["last_date"])
@@ -226,7 +230,11 @@ def build_trend_view(cur: duckdb.DuckDBPyConnection, view: SalesView) -> TrendVi
     if selection.product_id is not None:
         region = names["store_region"] or selection.region
         promotions = sales_queries.load_promotions(cur, selection, region=region)
-    holidays = sales_queries.load_holidays(cur, selection)
+    holidays = (
+        current_database()
+        .memoized("sales:holidays", lambda: sales_queries.load_all_holidays(cur))
+        .filter(pl.col("date").is_between(selection.start, selection.end))
+    )
     labels = sales_figures.TrendLabels(
         title=_trend_title(view),
         subtitle=_scope_text(names, selection),
@@ -253,7 +261,9 @@ def _load_names(cur: duckdb.DuckDBPyConnection, selection: Selection) -> dict[st
     """The selected store's name and region and the selected product's name (None if unset)."""
     if selection.product_id is None and selection.store_id is None:
         return {"store_name": None, "store_region": None, "product_name": None}
-    names: dict[str, Any] = sales_queries.load_names(cur, selection).row(0, named=True)
+    key = ("sales:names", selection.store_id, selection.product_id)
+    frame = current_database().memoized(key, lambda: sales_queries.load_names(cur, selection))
+    names: dict[str, Any] = frame.row(0, named=True)
     return names
 
 

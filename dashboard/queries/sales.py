@@ -209,6 +209,17 @@ def load_names(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataF
     return fetch(cur, sql, {"store_id": selection.store_id, "product_id": selection.product_id})
 
 
+def load_all_holidays(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every public holiday of the calendar: `date`, `holiday_name`, `is_store_closed`."""
+    sql = f"""
+        select date, holiday_name, is_store_closed
+        from {CALENDAR_VIEW}
+        where is_public_holiday
+        order by date
+    """
+    return fetch(cur, sql)
+
+
 def load_holidays(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataFrame:
     """Public holidays in the window: `date`, `holiday_name`, `is_store_closed`."""
     sql = f"""

@@ -173,3 +173,25 @@ def test_database_required_views_checked_when_opening(tmp_path: Path) -> None:
     database = Database(write_db(tmp_path / "store.duckdb", 1), required_views=["stores"])
     with pytest.raises(MissingViews, match="stores"), database.cursor():
         pass
+
+
+def test_database_memoized_until_file_replaced(tmp_path: Path) -> None:
+    path = write_db(tmp_path / "store.duckdb", 1)
+    database = Database(path)
+    loads: list[int] = []
+
+    def memo_value() -> int:
+        with database.cursor() as cur:
+
+            def load() -> int:
+                loads.append(1)
+                return int(cur.sql("select value from answer").fetchall()[0][0])
+
+            return database.memoized("answer", load)
+
+    assert (memo_value(), memo_value()) == (1, 1)
+    assert len(loads) == 1  # the second call was served from the memo
+    write_db(path, 2)
+    assert memo_value() == 2  # a replaced file is read again
+    assert len(loads) == 2
+    database.close()
