@@ -87,10 +87,11 @@ def build_trend_figure(
     shares, promotions and holidays, from `queries.sales.load_trend`'s frame (and
     `load_promotions`, `load_holidays`). Traces and shapes are collected first and the figure
     built once: plotly validates every `add_*` call on its own."""
-    current = trend.filter(pl.col("series") == CURRENT).sort("period_start")
+    parts = trend.sort("series", "period_start").partition_by("series", as_dict=True)
+    current = parts.get((CURRENT,), trend.clear())
     if current.is_empty():
         return build_empty_figure(EMPTY_MESSAGE)
-    comparison = trend.filter(pl.col("series") == COMPARISON).sort("period_start")
+    comparison = parts.get((COMPARISON,), trend.clear())
     name, unit = MEASURE_LABELS[measure]
     column = "revenue" if measure == "revenue" else "units_sold"
     period = _PERIOD[grain]
@@ -261,14 +262,17 @@ def _period_details(
 
 def _stockout_markers(current: pl.DataFrame, period: dict[str, Any]) -> list[Trace]:
     """A red cross on the stock line for every period with a stockout day (one series)."""
-    out = current.filter(pl.col("stockout_count") > 0)
-    if out.is_empty():
+    stockouts = current.get_column("stockout_count").to_numpy()
+    out = stockouts > 0
+    if not out.any():
         return []
     marker = build_trace(
         "scatter",
-        x=out.get_column("period_start").to_numpy(),
-        y=out.get_column("stock_units").to_numpy(),
-        customdata=out.select("stockout_count", "day_count").to_numpy(),
+        x=current.get_column("period_start").to_numpy()[out],
+        y=current.get_column("stock_units").to_numpy()[out],
+        customdata=np.column_stack(
+            [stockouts[out], current.get_column("day_count").to_numpy()[out]]
+        ),
         name="Stockout day",
         yaxis="y2",
         mode="markers",
@@ -283,22 +287,18 @@ def _strip_traces(
     current: pl.DataFrame, period: dict[str, Any], *, is_single_series: bool
 ) -> list[Trace]:
     """Shares of days out of stock (bars) and on promotion (line) in the lower panel."""
-    shares = current.select(
-        "period_start",
-        "stockout_count",
-        "promo_count",
-        "series_count",
-        stockout_share=pl.col("stockout_count") / pl.col("series_count"),
-        promo_share=pl.col("promo_count") / pl.col("series_count"),
-    )
+    # numpy, not polars selects: each eager polars step on a few rows costs a plan's collect.
+    stockouts = current.get_column("stockout_count").to_numpy()
+    promos = current.get_column("promo_count").to_numpy()
+    series = current.get_column("series_count").to_numpy()
     days = "days" if is_single_series else "store x product days"
-    x = shares.get_column("period_start").to_numpy()
+    x = current.get_column("period_start").to_numpy()
     return [
         build_trace(
             "bar",
             x=x,
-            y=shares.get_column("stockout_share").to_numpy(),
-            customdata=shares.select("stockout_count", "series_count").to_numpy(),
+            y=stockouts / series,
+            customdata=np.column_stack([stockouts, series]),
             name="Out of stock (% of days)",
             yaxis="y3",
             marker={"color": STOCKOUT_COLOR},
@@ -311,8 +311,8 @@ def _strip_traces(
         build_trace(
             "scatter",
             x=x,
-            y=shares.get_column("promo_share").to_numpy(),
-            customdata=shares.select("promo_count", "series_count").to_numpy(),
+            y=promos / series,
+            customdata=np.column_stack([promos, series]),
             name="On promotion (% of days)",
             yaxis="y3",
             mode="lines",

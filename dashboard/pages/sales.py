@@ -229,7 +229,12 @@ def build_trend_view(cur: duckdb.DuckDBPyConnection, view: SalesView) -> TrendVi
     promotions = None
     if selection.product_id is not None:
         region = names["store_region"] or selection.region
-        promotions = sales_queries.load_promotions(cur, selection, region=region)
+        product_id = selection.product_id
+        everywhere = current_database().memoized(
+            ("sales:promotions", product_id),
+            lambda: sales_queries.load_product_promotions(cur, product_id=product_id),
+        )
+        promotions = sales_queries.filter_promotions(everywhere, selection, region=region)
     holidays = (
         current_database()
         .memoized("sales:holidays", lambda: sales_queries.load_all_holidays(cur))

@@ -148,8 +148,9 @@ def summarise_periods(daily: pl.DataFrame, selection: Selection) -> pl.DataFrame
     """
     every = _PERIOD_EVERY[selection.grain]
     shift = f"{selection.shift_months}mo{selection.shift_days}d"
-    current = daily.filter(pl.col("date").is_between(selection.start, selection.end))
-    comparison = daily.filter(
+    lazy = daily.lazy()
+    current = lazy.filter(pl.col("date").is_between(selection.start, selection.end))
+    comparison = lazy.filter(
         pl.col("date").is_between(selection.comparison_start, selection.comparison_end)
     )
     days = pl.concat(
@@ -190,16 +191,21 @@ def summarise_periods(daily: pl.DataFrame, selection: Selection) -> pl.DataFrame
         "series_count",
         "stockout_count",
         "promo_count",
-    )
+    ).collect()  # one lazy plan: on a few hundred rows, each eager step cost a collect
 
 
 def summarise_totals(trend: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """Per series ("current", "comparison"): `revenue`, `units_sold`, `stockout_rate`,
     `day_count` over the whole window (None where a series has no data)."""
+    sums = (
+        trend.group_by("series")
+        .agg(pl.col("revenue", "units_sold", "stockout_count", "series_count", "day_count").sum())
+        .rows_by_key("series", named=True, unique=True)
+    )
     totals: dict[str, dict[str, Any]] = {}
     for series in (CURRENT, COMPARISON):
-        rows = trend.filter(pl.col("series") == series)
-        if rows.is_empty():
+        total = sums.get(series)
+        if total is None:
             totals[series] = {
                 "revenue": None,
                 "units_sold": None,
@@ -207,10 +213,6 @@ def summarise_totals(trend: pl.DataFrame) -> dict[str, dict[str, Any]]:
                 "day_count": 0,
             }
             continue
-        sums = rows.select(
-            "revenue", "units_sold", "stockout_count", "series_count", "day_count"
-        ).sum()
-        total = sums.row(0, named=True)
         totals[series] = {
             "revenue": total["revenue"],
             "units_sold": total["units_sold"],

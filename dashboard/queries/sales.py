@@ -178,22 +178,34 @@ def load_promotions(
     (the selected store's or the selected region; None = every region): `promo_id`,
     `start_date`, `end_date`, `discount_pct` (0 to 1), `promo_type`, `region` (NULL =
     national)."""
+    if selection.product_id is None:
+        raise ValueError("load_promotions needs a selected product")
+    return filter_promotions(
+        load_product_promotions(cur, product_id=selection.product_id), selection, region=region
+    )
+
+
+def load_product_promotions(cur: duckdb.DuckDBPyConnection, *, product_id: int) -> pl.DataFrame:
+    """Every promotion of one product, in every region and at any date, sorted by start date:
+    the columns of `load_promotions`. Small and fixed for a file: the page memoizes it."""
     sql = f"""
         select promo_id, start_date, end_date, discount_pct, promo_type, region,
         from {PROMOTIONS_VIEW}
         where product_id = $product_id
-            and start_date <= $end::date
-            and end_date >= $start::date
-            and (region is null or $region::varchar is null or region = $region)
         order by start_date, promo_id
     """
-    params = {
-        "product_id": selection.product_id,
-        "region": region,
-        "start": selection.start.isoformat(),
-        "end": selection.end.isoformat(),
-    }
-    return fetch(cur, sql, params)
+    return fetch(cur, sql, {"product_id": product_id})
+
+
+def filter_promotions(
+    promotions: pl.DataFrame, selection: Selection, *, region: str | None
+) -> pl.DataFrame:
+    """The promotions that overlap the selection's window, national or of `region` (None =
+    every region)."""
+    overlaps = (pl.col("start_date") <= selection.end) & (pl.col("end_date") >= selection.start)
+    if region is not None:
+        overlaps &= pl.col("region").is_null() | (pl.col("region") == region)
+    return promotions.filter(overlaps)
 
 
 def load_names(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataFrame:
