@@ -401,7 +401,10 @@ def load_days(cur: duckdb.DuckDBPyConnection, scope: Scope | None) -> pl.DataFra
     """The scope's complete daily series with its calendar (see `prepare_days`)."""
     if scope is None:
         return prepare_days(pl.DataFrame(schema=season_queries.DAY_SCHEMA))
-    return prepare_days(season_queries.load_scope_days(cur, scope))
+    calendar = current_database().memoized(
+        "seasonality:calendar", lambda: season_queries.load_calendar_flags(cur)
+    )
+    return prepare_days(season_queries.load_scope_days(cur, scope, calendar=calendar))
 
 
 def prepare_days(days: pl.DataFrame) -> pl.DataFrame:

@@ -2,8 +2,9 @@
 
 A scope is a category, optionally narrowed to a region, a store and a product. Its daily series,
 with the day's calendar, comes from the smallest view that holds it: `daily_category_activity`
-for a category, `daily_product_activity` for a product over stores, `daily_series_activity`
-(over `daily_sales`, stored by series) for one product at one store.
+for a category, `daily_product_activity` for a product over stores; for one product at one
+store, the rows of `daily_series_activity` are read from `daily_sales` (stored by series) and
+the calendar flags joined in polars.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from dashboard.queries import fetch
 PRODUCTS_VIEW: Final = "products"
 CATEGORY_ACTIVITY_VIEW: Final = "daily_category_activity"
 PRODUCT_ACTIVITY_VIEW: Final = "daily_product_activity"
-SERIES_ACTIVITY_VIEW: Final = "daily_series_activity"
+SALES_VIEW: Final = "daily_sales"
+CALENDAR_FLAGS_VIEW: Final = "daily_calendar_flags"
 REQUIRED_VIEWS: Final = (
     PRODUCTS_VIEW,
     CATEGORY_ACTIVITY_VIEW,
     PRODUCT_ACTIVITY_VIEW,
-    SERIES_ACTIVITY_VIEW,
+    SALES_VIEW,
+    CALENDAR_FLAGS_VIEW,
 )
 
 DAY_SCHEMA: Final = {
@@ -121,22 +124,53 @@ def load_product_days(
 
 
 def load_series_days(
-    cur: duckdb.DuckDBPyConnection, *, store_id: int, product_id: int
+    cur: duckdb.DuckDBPyConnection,
+    *,
+    store_id: int,
+    product_id: int,
+    calendar: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One product at one store, in the columns of `load_category_days` (counts of 0 or 1).
-    Days missing from the data stay missing."""
+    """One product at one store, in the columns of `load_category_days` (counts of 0 or 1):
+    the rows of `daily_series_activity`, read from `daily_sales` (stored by series, so a plain
+    filter reads 731 contiguous rows) with `calendar` (`load_calendar_flags`; read when None)
+    joined here: the view's join and group-by cost more to plan than the read. Days missing
+    from the data stay missing."""
     sql = f"""
-        select {_DAY_COLUMNS}
-        from {SERIES_ACTIVITY_VIEW}
+        select
+            date,
+            units_sold::double as units_sold,
+            1::bigint as series_count,
+            is_promo::bigint as promo_count,
+            is_stockout::bigint as stockout_count,
+        from {SALES_VIEW}
         where store_id = $store_id and product_id = $product_id
-        group by date
         order by date
     """
-    return fetch(cur, sql, {"store_id": store_id, "product_id": product_id})
+    sales = fetch(cur, sql, {"store_id": store_id, "product_id": product_id})
+    flags = load_calendar_flags(cur) if calendar is None else calendar
+    return (
+        sales.join(flags, on="date", how="left", maintain_order="left")
+        .select(pl.col(name).cast(dtype) for name, dtype in DAY_SCHEMA.items())
+        .with_columns(pl.col("is_store_closed").fill_null(value=False))
+    )
 
 
-def load_scope_days(cur: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    """The scope's daily series from the view that holds it (see the module docstring)."""
+def load_calendar_flags(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every day's `date`, `is_store_closed`, `holiday_name` and `eve_of` (731 rows; fixed for
+    a file, so the page memoizes it)."""
+    sql = f"""
+        select date, coalesce(is_store_closed, false) as is_store_closed, holiday_name, eve_of,
+        from {CALENDAR_FLAGS_VIEW}
+        order by date
+    """
+    return fetch(cur, sql)
+
+
+def load_scope_days(
+    cur: duckdb.DuckDBPyConnection, scope: Scope, *, calendar: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The scope's daily series from the view that holds it (see the module docstring);
+    `calendar` as for `load_series_days`."""
     if scope.product_id is None:
         return load_category_days(
             cur, category=scope.category, region=scope.region, store_id=scope.store_id
@@ -145,4 +179,6 @@ def load_scope_days(cur: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFram
         return load_product_days(
             cur, category=scope.category, product_id=scope.product_id, region=scope.region
         )
-    return load_series_days(cur, store_id=scope.store_id, product_id=scope.product_id)
+    return load_series_days(
+        cur, store_id=scope.store_id, product_id=scope.product_id, calendar=calendar
+    )

@@ -20,6 +20,7 @@ import pytest
 from dash import Dash, html
 from dash.development.base_component import Component
 from playwright.sync_api import Page, expect
+from polars.testing import assert_frame_equal
 
 from analytics import seasonality as analytics
 from dashboard.db import current_database
@@ -631,3 +632,30 @@ def test_decomposition_figure_passes_plotly_validation() -> None:
         "Yearly effect",
         "Residual",
     ]
+
+
+def test_load_series_days_equals_the_series_activity_view(
+    expected_db: duckdb.DuckDBPyConnection,
+) -> None:
+    store_id, product_id = expected_db.sql(
+        "select store_id, product_id from daily_sales where is_stockout and is_promo limit 1"
+    ).fetchall()[0]
+    expected = expected_db.sql(
+        """
+        select date, units_sold::double as units_sold, series_count, promo_count,
+            stockout_count, is_store_closed, holiday_name, eve_of,
+        from daily_series_activity
+        where store_id = $s and product_id = $p
+        order by date
+        """,
+        params={"s": store_id, "p": product_id},
+    ).pl()
+    cur = expected_db.cursor()
+    calendar = queries.load_calendar_flags(cur)
+    got = queries.load_series_days(cur, store_id=store_id, product_id=product_id)
+    assert_frame_equal(got, expected)
+    given = queries.load_series_days(
+        cur, store_id=store_id, product_id=product_id, calendar=calendar
+    )
+    assert_frame_equal(given, expected)
+    assert got.get_column("holiday_name").drop_nulls().len() > 0
