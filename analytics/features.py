@@ -20,6 +20,8 @@ from typing import Final
 
 import polars as pl
 
+from analytics import holidays
+
 ID_COLS: Final = ("store_id", "product_id")
 TIME_COL: Final = "date"
 TARGET_COL: Final = "units_sold"
@@ -171,13 +173,15 @@ def complete_series(
     *,
     id_cols: Sequence[str] = ID_COLS,
     time_col: str = TIME_COL,
+    every: int = 1,
 ) -> pl.LazyFrame:
-    """One row per series and day from the series' first to its last date, sorted. Days that
-    were missing get nulls in every other column (a missing target stays missing, never 0).
-    `id_cols` absent from the frame are ignored (a single series needs none)."""
+    """One row per series and day (every `every` days: 7 for weekly data) from the series'
+    first to its last date, sorted. Days that were missing get nulls in every other column (a
+    missing target stays missing, never 0); rows off that grid are dropped. `id_cols` absent
+    from the frame are ignored (a single series needs none)."""
     ids = [c for c in id_cols if c in lf.collect_schema().names()]
     spans = lf.group_by(ids or pl.lit(0).alias("_series")).agg(
-        pl.date_ranges(pl.col(time_col).min(), pl.col(time_col).max(), "1d").alias(time_col)
+        pl.date_ranges(pl.col(time_col).min(), pl.col(time_col).max(), f"{every}d").alias(time_col)
     )
     days = spans.explode(time_col).select(*ids, time_col)
     return days.join(lf, on=[*ids, time_col], how="left").sort([*ids, time_col])
@@ -193,15 +197,19 @@ def future_frame(
     id_cols: Sequence[str] = ID_COLS,
     time_col: str = TIME_COL,
     price_col: str = "price",
+    every: int = 1,
 ) -> pl.LazyFrame:
-    """The `h` days after each series' last date with what is known of them.
+    """The `h` days (periods of `every` days: 7 for weekly data) after each series' last date
+    with what is known of them.
 
     `calendar` (keyed by `time_col`), `prices` and `promotions` (keyed by `time_col` and any of
     `id_cols` they carry) are left-joined. Then, per day without a value: `price_col` is the
-    series' last known price, `is_promo`/`is_stockout`/`is_public_holiday`/`is_store_closed`
-    are false, `discount_pct` is 0, and `weekday` (1 = Monday) and `day_of_year` come from the
-    date. Columns in this order: ids, `time_col`, `price_col` (if the history has it), the
-    defaulted columns, `weekday`, `day_of_year`, then any other column of the joined frames.
+    series' last known price, `is_promo`/`is_stockout` are false, `discount_pct` is 0,
+    `is_public_holiday` and `is_store_closed` follow the French rules of `analytics.holidays`
+    (so a forecast past the data's calendar still knows Christmas), and `weekday` (1 = Monday)
+    and `day_of_year` come from the date. Columns in this order: ids, `time_col`, `price_col`
+    (if the history has it), the defaulted columns, `weekday`, `day_of_year`, then any other
+    column of the joined frames.
     """
     if h < 1:
         raise ValueError(f"the horizon must be at least one day, not {h}")
@@ -222,7 +230,9 @@ def future_frame(
     )
     future = last.with_columns(
         pl.date_ranges(
-            pl.col("_last") + pl.duration(days=1), pl.col("_last") + pl.duration(days=h), "1d"
+            pl.col("_last") + pl.duration(days=every),
+            pl.col("_last") + pl.duration(days=h * every),
+            f"{every}d",
         ).alias(time_col)
     ).explode(time_col)
     if price_col in names:
@@ -239,19 +249,38 @@ def future_frame(
     if price_col in names:
         known_price = pl.col(price_col) if price_col in present else pl.lit(None)
         filled.append(known_price.fill_null(pl.col("_last_price")).alias(price_col))
+    future = _with_holiday_rules(future, time_col, every)
     for column, default in FUTURE_DEFAULTS.items():
         value = pl.col(column) if column in present else pl.lit(None)
+        if column in _RULE_COLUMNS:
+            value = value.fill_null(pl.col(_RULE_COLUMNS[column]))
         filled.append(value.fill_null(pl.lit(default)).alias(column))
     date = pl.col(time_col)
     for column, derived in (("weekday", date.dt.weekday()), ("day_of_year", date.dt.ordinal_day())):
         value = pl.col(column) if column in present else pl.lit(None)
         filled.append(value.fill_null(derived).cast(pl.Int16).alias(column))
-    dropped = {"_last", "_last_price", "_series"}
+    dropped = {"_last", "_last_price", "_series", *_RULE_COLUMNS.values()}
     future = future.with_columns(filled)
     keep = [c for c in future.collect_schema().names() if c not in dropped]
     standard = [price_col, *FUTURE_DEFAULTS, "weekday", "day_of_year"]
     first = [*ids, time_col, *[c for c in standard if c in keep]]
     return future.select(*first, *[c for c in keep if c not in first]).sort([*ids, time_col])
+
+
+_RULE_COLUMNS: Final = {
+    "is_public_holiday": "_rule_public_holiday",
+    "is_store_closed": "_rule_store_closed",
+}
+
+
+def _with_holiday_rules(future: pl.LazyFrame, time_col: str, every: int) -> pl.LazyFrame:
+    """`future` with the rules' holiday and closure flags of each date as `_rule_*` columns."""
+    days = future.select(pl.col(time_col).unique()).collect().get_column(time_col)
+    flags = holidays.holiday_flags(days, step=every).rename(
+        {c: _RULE_COLUMNS[c] for c in _RULE_COLUMNS}
+    )
+    rules = pl.concat([days.to_frame(), flags], how="horizontal").lazy()
+    return future.join(rules, on=time_col, how="left")
 
 
 def add_model_features(

@@ -10,8 +10,8 @@ Method (an EM algorithm; Dempster, Laird and Rubin, 1977):
 
 - Regressors: intercept, weekdays, `fourier_k` yearly Fourier pairs (from a year of history; 8
   by default, as seasonal peaks are narrow and the ones a stockout cuts short are the peaks), a
-  linear trend, log price, promotion flag and depth - those of `features.add_model_features`
-  that vary on at least `min_feature_days` days.
+  linear trend, store closures, log price, promotion flag and depth - those of a
+  `table.SeriesTable` that vary on at least `min_feature_days` days.
 - Start from a Poisson GLM on the sales of every day (censored ones at their lower bound).
 - E step: with mu the fitted mean and r = 1 / alpha, on a censored day
   E[D | D >= s] = mu P(D1 >= s - 1) / P(D >= s) and
@@ -19,9 +19,12 @@ Method (an EM algorithm; Dempster, Laird and Rubin, 1977):
   where D1 and D2 are negative binomials with r + 1 and r + 2 and the same p = r / (r + mu)
   (for the Poisson, both are Poisson(mu) and the factor (r + 1) / r is 1). These follow from
   k pmf(k; r) = mu pmf(k - 1; r + 1) and the like, so no sums over k are needed.
-- M step: refit the GLM on the completed target (sales on uncensored days, E[D | D >= s] on
-  censored ones). With alpha fixed the log-likelihood is linear in y, so this maximises the
-  expected complete-data likelihood exactly. alpha is then re-estimated by the moment equation
+- M step: two IRLS steps (`glm.fit_log_glm`) of the GLM on the completed target (sales on
+  uncensored days, E[D | D >= s] on censored ones), from the last coefficients: a generalised
+  EM, each round still raises the expected likelihood, and a series takes a few milliseconds
+  (a full statsmodels refit per round took about a second). With alpha fixed the
+  log-likelihood is linear in y, so the completed target stands in for the expected
+  complete-data likelihood exactly. alpha is then re-estimated by the moment equation
   sum(E[(D - mu)^2] - E[D]) = alpha sum(mu^2) over all days, using the conditional moments on
   censored days (uncensored days alone would understate the spread: the high draws are the
   ones the shelf cut off). alpha at or below `min_alpha` makes the model a Poisson.
@@ -35,23 +38,20 @@ series whose fit fails on a degenerate design after falling back to intercept an
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
-import statsmodels.api as sm
-from scipy import stats
+from scipy import special
 
-from analytics import features
 from analytics.features import ID_COLS, TARGET_COL, TIME_COL
-from analytics.forecasters import FIT_WARNINGS, Array
+from analytics.forecasters import FIT_WARNINGS
+from analytics.glm import fit_log_glm
+from analytics.table import SOURCE_COLUMNS, Array, BoolArray, SeriesTable, build_table
 
 DEMAND_COL: Final = "demand_estimate"
 CENSORED_COL: Final = "is_censored"
-BoolArray = npt.NDArray[np.bool_]
 _POISSON_ALPHA: Final = 1e-8  # below this, NB and Poisson are the same in double precision
 
 
@@ -184,18 +184,16 @@ def censored_moments(s: Array, mu: Array, alpha: float) -> tuple[Array, Array]:
     underflows, the first is s and the second s (s - 1)."""
     s = np.asarray(s, dtype=np.float64)
     mu = np.maximum(np.asarray(mu, dtype=np.float64), 1e-12)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         if alpha <= _POISSON_ALPHA:
-            log_p0 = stats.poisson.logsf(s - 1, mu)
-            log_p1 = stats.poisson.logsf(s - 2, mu)
-            log_p2 = stats.poisson.logsf(s - 3, mu)
+            log_p0, log_p1, log_p2 = (_log_sf_poisson(s - d, mu) for d in (1, 2, 3))
             factor = 1.0
         else:
             r = 1.0 / alpha
-            p = r / (r + mu)
-            log_p0 = stats.nbinom.logsf(s - 1, r, p)
-            log_p1 = stats.nbinom.logsf(s - 2, r + 1, p)
-            log_p2 = stats.nbinom.logsf(s - 3, r + 2, p)
+            q = mu / (r + mu)  # 1 - p
+            log_p0 = _log_sf_nbinom(s - 1, r, q)
+            log_p1 = _log_sf_nbinom(s - 2, r + 1, q)
+            log_p2 = _log_sf_nbinom(s - 3, r + 2, q)
             factor = (r + 1) / r
         first = mu * np.exp(log_p1 - log_p0)
         second = factor * mu**2 * np.exp(log_p2 - log_p0)
@@ -205,116 +203,113 @@ def censored_moments(s: Array, mu: Array, alpha: float) -> tuple[Array, Array]:
     return first.astype(np.float64), second.astype(np.float64)
 
 
+def _log_sf_poisson(k: Array, mu: Array) -> Array:
+    """log P(D > k) for D Poisson(mu): the regularized lower incomplete gamma P(k + 1, mu)."""
+    kk = np.maximum(k, 0.0)
+    return np.where(k < 0, 0.0, np.log(special.gammainc(kk + 1, mu)))
+
+
+def _log_sf_nbinom(k: Array, r: float, q: Array) -> Array:
+    """log P(D > k) for D negative binomial with size r and failure probability q = 1 - p:
+    the regularized incomplete beta I_q(k + 1, r)."""
+    kk = np.maximum(k, 0.0)
+    return np.where(k < 0, 0.0, np.log(special.betainc(kk + 1, r, q)))
+
+
 def _estimate_series(
     part: pl.DataFrame,
     *,
-    fourier_k: int,
-    trend: bool,
-    min_alpha: float,
-    max_iter: int,
-    tol: float,
-    min_feature_days: int,
-    min_uncensored_days: int,
     time_col: str,
     target_col: str,
     price_col: str,
+    **options: Any,
 ) -> Array:
+    sources = [c for c in (price_col, *SOURCE_COLUMNS[1:]) if c in part.columns]
+    frame = part.select(time_col, target_col, *sources).rename({price_col: "price"}, strict=False)
+    table = build_table(frame, time_col=time_col, target_col=target_col)
+    assert table.history_rows is not None
+    days = part.get_column(time_col).cast(pl.Date).cast(pl.Int32).to_numpy().astype(np.int64)
+    rows = (days - table.days[0]) // table.step
+    is_censored = np.zeros(table.n_history, dtype=np.bool_)
+    is_censored[rows] = part.get_column(CENSORED_COL).to_numpy().astype(bool)
+    demand = estimate_demand(table, is_censored, **options)
     y = part.get_column(target_col).cast(pl.Float64).fill_null(np.nan).to_numpy()
-    is_censored = part.get_column(CENSORED_COL).to_numpy().astype(bool)
+    return np.where(np.isfinite(y), demand[rows], np.nan)
+
+
+def estimate_demand(
+    table: SeriesTable,
+    is_censored: BoolArray,
+    *,
+    fourier_k: int = 8,
+    trend: bool = True,
+    min_alpha: float = 0.01,
+    max_iter: int = 50,
+    tol: float = 1e-4,
+    min_feature_days: int = 2,
+    min_uncensored_days: int = 28,
+) -> Array:
+    """The unconstrained demand of each history row of `table` (the method of
+    `estimate_unconstrained_demand`): the target where `is_censored` (one flag per history
+    row) is false, E[D | D >= sales] where it is true; NaN on missing rows."""
+    y = table.y[: table.n_history].copy()
     is_observed = np.isfinite(y)
-    is_censored &= is_observed
+    is_censored = is_censored & is_observed
     is_clean = is_observed & ~is_censored
-    out = y.copy()
     if not is_censored.any() or is_clean.sum() < min_uncensored_days or y[is_clean].sum() <= 0:
-        return out
-    x, weekday_columns = _design(
-        part, is_observed, fourier_k, trend, min_feature_days, time_col, price_col
-    )
+        return y
+    wanted = [f"weekday_{d}" for d in range(2, 8)]
+    wanted += ["is_store_closed", "log_price", "promo_flag", "promo_depth"]
+    wanted += ["trend"] if trend else []
+    if table.span_days >= 365:
+        wanted += [f"yearly_{kind}_{k}" for k in range(1, fourier_k + 1) for kind in ("sin", "cos")]
+    columns = table.usable(wanted, table.n_history, min_feature_days=min_feature_days)
+    x = table.matrix(columns, 0, table.n_history)
+    weekday_columns = [0, *[1 + j for j, c in enumerate(columns) if c.startswith("weekday_")]]
     x_obs, y_obs, cens_obs = x[is_observed], y[is_observed], is_censored[is_observed]
-    for columns in (None, weekday_columns):
-        design = x_obs if columns is None else x_obs[:, columns]
+    for index in (None, weekday_columns):
+        design = x_obs if index is None else x_obs[:, index]
         try:
             completed = _fit_em(design, y_obs, cens_obs, min_alpha, max_iter, tol)
         except FIT_WARNINGS:
             continue
-        out[is_observed] = completed
-        return out
-    return out
-
-
-def _design(
-    part: pl.DataFrame,
-    is_observed: BoolArray,
-    fourier_k: int,
-    trend: bool,
-    min_feature_days: int,
-    time_col: str,
-    price_col: str,
-) -> tuple[Array, list[int]]:
-    """Intercept and the regressors that vary enough on the observed days, and the indexes of
-    the intercept and weekday columns (the fallback design)."""
-    table = features.add_model_features(
-        part.lazy(), fourier_k=fourier_k, id_cols=(), time_col=time_col, price_col=price_col
-    ).collect()
-    days = table.get_column("days_since_epoch").cast(pl.Float64)
-    table = table.with_columns(((days - days.min()) / features.YEAR_DAYS).alias("trend"))
-    wanted = [f"weekday_{d}" for d in range(2, 8)]
-    wanted += ["log_price", "promo_flag", "promo_depth"]
-    wanted += ["trend"] if trend else []
-    if part.height >= 365:
-        wanted += [f"yearly_{kind}_{k}" for k in range(1, fourier_k + 1) for kind in ("sin", "cos")]
-    columns = [np.ones(part.height)]
-    weekday_index = [0]
-    for name in wanted:
-        if name not in table.columns:
-            continue
-        values = (
-            table.get_column(name).cast(pl.Float64).forward_fill().backward_fill().fill_null(0.0)
-        ).to_numpy()
-        seen = values[is_observed]
-        distinct = np.unique(seen)
-        if len(distinct) < 2 or min(np.sum(seen != v) for v in distinct) < min_feature_days:
-            continue
-        if name.startswith("weekday_"):
-            weekday_index.append(len(columns))
-        columns.append(values)
-    return np.column_stack(columns).astype(np.float64), weekday_index
+        y[is_observed] = completed
+        return y
+    return y
 
 
 def _fit_em(
     x: Array, y: Array, is_censored: BoolArray, min_alpha: float, max_iter: int, tol: float
 ) -> Array:
-    """The completed target: y on uncensored days, E[D | D >= y] on censored ones."""
+    """The completed target: y on uncensored days, E[D | D >= y] on censored ones. A Poisson
+    fit to start, then each round one E step and two IRLS steps from the last coefficients (a
+    generalised EM: each round still raises the expected likelihood)."""
     s = y[is_censored]
     z = y.copy()
     alpha = 0.0
-    mu = np.full_like(y, max(float(y.mean()), 1e-3))
-    with warnings.catch_warnings():
-        for category in FIT_WARNINGS:
-            warnings.simplefilter("error", category)
-        with np.errstate(over="raise"):
-            try:
-                for _ in range(max_iter):
-                    family = (
-                        sm.families.NegativeBinomial(alpha=alpha)
-                        if alpha > 0
-                        else sm.families.Poisson()
-                    )
-                    result = sm.GLM(z, x, family=family).fit()
-                    new_mu = np.asarray(result.mu, dtype=np.float64)
-                    first, second = censored_moments(s, new_mu[is_censored], alpha)
-                    z = y.copy()
-                    z[is_censored] = first
-                    # moment equation over all days, with conditional moments where censored
-                    square = y * y
-                    square[is_censored] = second + first
-                    excess = square - 2 * new_mu * z + new_mu**2 - z
-                    alpha = max(float(np.sum(excess) / np.sum(new_mu**2)), 0.0)
-                    alpha = alpha if alpha > min_alpha else 0.0
-                    change = float(np.max(np.abs(new_mu - mu) / np.maximum(mu, 1e-3)))
-                    mu = new_mu
-                    if change < tol:
-                        break
-            except FloatingPointError as error:
-                raise RuntimeWarning(str(error)) from error
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            beta = fit_log_glm(x, z)
+            mu = np.exp(x @ beta)
+            for _ in range(max_iter):
+                first, second = censored_moments(s, mu[is_censored], alpha)
+                z = y.copy()
+                z[is_censored] = first
+                # moment equation over all days, with conditional moments where censored
+                square = y * y
+                square[is_censored] = second + first
+                excess = square - 2 * mu * z + mu**2 - z
+                alpha = max(float(np.sum(excess) / np.sum(mu**2)), 0.0)
+                alpha = alpha if alpha > min_alpha else 0.0
+                beta = fit_log_glm(x, z, alpha=alpha, start=beta, max_iter=2)
+                new_mu = np.exp(x @ beta)
+                change = float(np.max(np.abs(new_mu - mu) / np.maximum(mu, 1e-3)))
+                mu = new_mu
+                if change < tol:
+                    break
+        except FloatingPointError as error:
+            raise RuntimeWarning(str(error)) from error
+    first, _ = censored_moments(s, mu[is_censored], alpha)
+    z = y.copy()
+    z[is_censored] = first
     return z

@@ -11,11 +11,18 @@ import datetime as dt
 
 import polars as pl
 
+from analytics.holidays import CLOSED_HOLIDAYS, easter_sunday, public_holidays
+
+__all__ = [
+    "CLOSED_HOLIDAYS",
+    "SCHOOL_HOLIDAYS",
+    "build_calendar",
+    "easter_sunday",
+    "public_holidays",
+]
+
 START_DATE = dt.date(2024, 1, 1)
 END_DATE = dt.date(2025, 12, 31)
-
-# Stores close on these public holidays; on the others they open with fewer shoppers.
-CLOSED_HOLIDAYS = frozenset({"Jour de l'an", "Fête du Travail", "Noël"})
 
 # (name, zone -> (first day off, day classes resume)); zones A, B, C.
 _ALL = ("A", "B", "C")
@@ -60,38 +67,6 @@ SCHOOL_HOLIDAYS: tuple[tuple[str, dict[str, tuple[dt.date, dt.date]]], ...] = (
     ("Toussaint", dict.fromkeys(_ALL, (dt.date(2025, 10, 18), dt.date(2025, 11, 3)))),
     ("Noël", dict.fromkeys(_ALL, (dt.date(2025, 12, 20), dt.date(2026, 1, 5)))),
 )
-
-
-def easter_sunday(year: int) -> dt.date:
-    """Easter Sunday in the Gregorian calendar (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * leap) // 451
-    month, day = divmod(h + leap - 7 * m + 114, 31)
-    return dt.date(year, month, day + 1)
-
-
-def public_holidays(year: int) -> dict[dt.date, str]:
-    """The eleven French public holidays of a year (metropolitan France)."""
-    easter = easter_sunday(year)
-    return {
-        dt.date(year, 1, 1): "Jour de l'an",
-        easter + dt.timedelta(days=1): "Lundi de Pâques",
-        dt.date(year, 5, 1): "Fête du Travail",
-        dt.date(year, 5, 8): "Victoire 1945",
-        easter + dt.timedelta(days=39): "Ascension",
-        easter + dt.timedelta(days=50): "Lundi de Pentecôte",
-        dt.date(year, 7, 14): "Fête nationale",
-        dt.date(year, 8, 15): "Assomption",
-        dt.date(year, 11, 1): "Toussaint",
-        dt.date(year, 11, 11): "Armistice",
-        dt.date(year, 12, 25): "Noël",
-    }
 
 
 def _season(month: int) -> str:

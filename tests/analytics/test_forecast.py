@@ -161,24 +161,53 @@ def test_count_model_on_intermittent_poisson_series() -> None:
 
 
 def test_auto_model_picks_a_seasonal_model_with_its_scores() -> None:
-    model = forecast.AutoModel().fit(seasonal_series(days=200, seed=8))
-    assert model.chosen_[()] in {"LinearModel", "HoltWinters"}
-    assert model.reason_[()].startswith("lowest backtest MASE (2 x 7 days): SeasonalNaive ")
+    model = forecast.AutoModel().fit(seasonal_series(days=TRAIN_DAYS, seed=8))
+    assert model.chosen_[()] == "LinearModel"
+    # level 200: no count model among the candidates (it is for slow movers)
+    assert model.reason_[()].startswith("lowest backtest MASE (2 x 7 days): seasonal_naive ")
+    assert ", linear " in model.reason_[()]
+    assert "count" not in model.reason_[()]
 
 
 def test_auto_model_falls_back_on_short_and_intermittent_series() -> None:
     short = seasonal_series(days=10).with_columns(store_id=pl.lit(1), product_id=pl.lit(1))
-    sparse = (
-        poisson_series(days=120)
+    rare = (
+        poisson_series(days=120, level=0.04)
         .drop("mean")
         .with_columns(store_id=pl.lit(2), product_id=pl.lit(1), price=pl.lit(2.0))
     )
-    model = forecast.AutoModel().fit(pl.concat([short, sparse], how="diagonal"))
+    assert (rare.get_column("units_sold") > 0).sum() == 5
+    model = forecast.AutoModel().fit(pl.concat([short, rare], how="diagonal"))
     assert model.chosen_ == {(1, 1): "SeasonalNaive", (2, 1): "CountModel"}
     assert model.reason_[(1, 1)] == "10 observed days, fewer than two seasons (14): seasonal naive"
-    assert model.reason_[(2, 1)].startswith("intermittent: ")
+    assert model.reason_[(2, 1)].startswith("intermittent: 5 of 120 days sold anything, ")
     prediction = model.predict(7)
     assert prediction.group_by("store_id").len().sort("store_id").get_column("len").to_list() == [
         7,
         7,
     ]
+
+
+def test_auto_model_backtests_an_intermittent_series_and_says_so() -> None:
+    sparse = poisson_series(days=120).drop("mean")  # 66% zero days, 40 selling days
+    model = forecast.AutoModel().fit(sparse)
+    assert model.chosen_[()] == "LinearModel"  # MASE 1.007 against 1.451
+    assert model.reason_[()].startswith(
+        "intermittent (66% of days sold zero); lowest backtest MASE (2 x 7 days): seasonal_naive "
+    )
+
+
+def test_models_forecast_weekly_data_in_weeks() -> None:
+    daily = seasonal_series(days=3 * 364)
+    weekly = daily.group_by_dynamic("date", every="1w").agg(pl.col("units_sold").sum())
+    prediction = forecast.LinearModel().fit(weekly).predict(4)
+    last = weekly.get_column("date").max()
+    assert isinstance(last, dt.date)
+    assert prediction.get_column("date").to_list() == [
+        last + dt.timedelta(weeks=k) for k in range(1, 5)
+    ]
+    # a week sells 7 x 200 x (1 + 0.3 sin) around the turn of the year: within 20% of 1400
+    np.testing.assert_allclose(prediction.get_column("y_hat").to_numpy(), 1400, rtol=0.2)
+    naive = forecast.SeasonalNaive().fit(weekly).predict(2)  # a season of 52 weeks
+    expected = weekly.filter(pl.col("date") > last - dt.timedelta(weeks=52)).head(2)
+    assert naive.get_column("y_hat").to_list() == expected.get_column("units_sold").to_list()
