@@ -15,6 +15,7 @@ from dash import Dash, Input, Output, State
 
 from dashboard import components, figures, queries
 from dashboard.db import Database, DataUnavailable, install_database
+from dashboard.queries import forecast as forecast_queries
 from dashboard.queries import promotions as promotion_queries
 from dashboard.queries import quality as quality_queries
 from dashboard.queries import sales as sales_queries
@@ -32,6 +33,7 @@ REQUIRED_VIEWS: Final = tuple(
             *sales_queries.REQUIRED_VIEWS,
             *seasonality_queries.REQUIRED_VIEWS,
             *promotion_queries.REQUIRED_VIEWS,
+            *forecast_queries.REQUIRED_VIEWS,
         ]
     )
 )

@@ -27,8 +27,10 @@ THEME: Final[dict[str, Any]] = {
     ),
 }
 Trend = Literal["good", "bad", "neutral"]
-CellKind = Literal["text", "count", "decimal", "eur"]
+CellKind = Literal["text", "count", "decimal", "eur", "ratio", "percent"]
 TREND_COLORS: Final[dict[Trend, str]] = {"good": "teal.7", "bad": "red.7", "neutral": "dimmed"}
+# Kinds that align as the numbers they are (the CSS knows count, decimal and eur).
+_CELL_CLASS: Final[dict[CellKind, str]] = {"ratio": "col-decimal", "percent": "col-decimal"}
 
 
 def build_navigation(pages: Iterable[Mapping[str, Any]]) -> list[Component]:
@@ -166,7 +168,7 @@ def build_table(df: pl.DataFrame, columns: Sequence[Column], *, min_width: int) 
             [
                 dmc.TableTh(
                     [column.header, html.Div(column.unit, className="unit")],
-                    className=f"col-{column.kind}",
+                    className=_cell_class(column.kind),
                 )
                 for column in columns
             ]
@@ -194,17 +196,26 @@ def build_table(df: pl.DataFrame, columns: Sequence[Column], *, min_width: int) 
 def _build_cell(row: Mapping[str, Any], column: Column) -> Component:
     value = format_cell(row[column.name], column.kind)
     if column.detail is None:
-        cell: Component = dmc.TableTd(value, className=f"col-{column.kind}")
+        cell: Component = dmc.TableTd(value, className=_cell_class(column.kind))
         return cell
     detail = html.Div(format_cell(row[column.detail], "text"), className="cell-detail")
-    cell = dmc.TableTd([value, detail], className=f"col-{column.kind}")
+    cell = dmc.TableTd([value, detail], className=_cell_class(column.kind))
     return cell
 
 
+def _cell_class(kind: CellKind) -> str:
+    return _CELL_CLASS.get(kind, f"col-{kind}")
+
+
 def format_cell(value: Any, kind: CellKind) -> str:
-    """A table value as text: counts with separators, one decimal, whole euros."""
+    """A table value as text: counts with separators, one decimal, whole euros, ratios with two
+    decimals (0.67), shares (0 to 1) as percentages with one decimal (82.1%)."""
     if value is None:
         return NO_VALUE
+    if kind == "ratio":
+        return f"{value:,.2f}"
+    if kind == "percent":
+        return f"{value:.1%}"
     if kind == "count":
         return f"{value:,}"
     if kind == "decimal":

@@ -89,9 +89,10 @@ class FilterIds:
     def product(self) -> str:
         return f"{self.prefix}-product"
 
-    def url_controls(self) -> dict[str, tuple[str, str]]:
-        """{URL key: (component id, property)} for urlstate.sync_to_url."""
-        return {
+    def url_controls(self, *, has_grain: bool = True) -> dict[str, tuple[str, str]]:
+        """{URL key: (component id, property)} for urlstate.sync_to_url (without the grain
+        for a bar built without one)."""
+        controls = {
             "dates": (self.dates_query, "data"),
             "region": (self.region, "value"),
             "store": (self.store, "value"),
@@ -100,6 +101,9 @@ class FilterIds:
             "product": (self.product, "value"),
             "grain": (self.grain, "value"),
         }
+        if not has_grain:
+            del controls["grain"]
+        return controls
 
 
 @dataclass(frozen=True)
@@ -190,8 +194,9 @@ def is_partial_range(value: Any) -> bool:
     return (value[0] is None) != (value[1] is None)
 
 
-def build_filter_bar(ids: FilterIds, state: FilterState) -> Component:
-    """The controls, set from `state`; option lists and date bounds come from callbacks."""
+def build_filter_bar(ids: FilterIds, state: FilterState, *, has_grain: bool = True) -> Component:
+    """The controls, set from `state`; option lists and date bounds come from callbacks. A page
+    whose data has no grain to choose (daily only) leaves the grain control out."""
     wide = {"base": "100%", "xs": 220}
     selects = [
         dmc.Box(  # the picker ignores a responsive `w`; its box takes it
@@ -221,15 +226,18 @@ def build_filter_bar(ids: FilterIds, state: FilterState) -> Component:
             {"base": "100%", "xs": 260},
             searchable=True,
         ),
-        build_labelled(
-            "Grain",
-            dmc.SegmentedControl(
-                id=ids.grain,
-                value=state.grain,
-                data=[{"value": grain, "label": GRAIN_LABELS[grain]} for grain in GRAINS],
-            ),
-        ),
     ]
+    if has_grain:
+        selects.append(
+            build_labelled(
+                "Grain",
+                dmc.SegmentedControl(
+                    id=ids.grain,
+                    value=state.grain,
+                    data=[{"value": grain, "label": GRAIN_LABELS[grain]} for grain in GRAINS],
+                ),
+            )
+        )
     bar: Component = dmc.Group(
         [*selects, dcc.Store(id=ids.dates_query, data=state.dates_value)],
         gap="sm",
@@ -268,8 +276,9 @@ def _select(
     return select
 
 
-def register_filter_callbacks(ids: FilterIds) -> None:
-    """The option lists, the date bounds and the URL mirror of one filter bar."""
+def register_filter_callbacks(ids: FilterIds, *, has_grain: bool = True) -> None:
+    """The option lists, the date bounds and the URL mirror of one filter bar (`has_grain` as
+    the bar was built)."""
     callback(
         Output(ids.dates, "minDate"),
         Output(ids.dates, "maxDate"),
@@ -294,7 +303,7 @@ def register_filter_callbacks(ids: FilterIds) -> None:
         State(ids.product, "value"),
     )(update_product_options)
     clientside_callback(_DATES_QUERY_JS, Output(ids.dates_query, "data"), Input(ids.dates, "value"))
-    urlstate.sync_to_url(ids.url_controls())
+    urlstate.sync_to_url(ids.url_controls(has_grain=has_grain))
 
 
 def update_date_bounds(_: Any) -> tuple[str | None, str | None, list[dict[str, Any]]]:
