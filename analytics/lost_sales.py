@@ -46,7 +46,7 @@ import polars as pl
 from scipy import special
 
 from analytics.features import ID_COLS, TARGET_COL, TIME_COL
-from analytics.forecasters import FIT_WARNINGS
+from analytics.forecasters import FIT_WARNINGS, cap_for
 from analytics.glm import fit_log_glm
 from analytics.table import SOURCE_COLUMNS, Array, BoolArray, SeriesTable, build_table
 
@@ -263,7 +263,12 @@ def estimate_demand(
     wanted += ["trend"] if trend else []
     if table.span_days >= 365:
         wanted += [f"yearly_{kind}_{k}" for k in range(1, fourier_k + 1) for kind in ("sin", "cos")]
-    columns = table.usable(wanted, table.n_history, min_feature_days=min_feature_days)
+    # A regressor must vary on uncensored days: one seen only on censored days (a promotion
+    # run entirely out of stock, say) has no likelihood to bound it, and the EM drove such an
+    # effect, and the demand it implies, to infinity.
+    columns = table.usable(
+        wanted, table.n_history, min_feature_days=min_feature_days, rows=is_clean
+    )
     x = table.matrix(columns, 0, table.n_history)
     weekday_columns = [0, *[1 + j for j, c in enumerate(columns) if c.startswith("weekday_")]]
     x_obs, y_obs, cens_obs = x[is_observed], y[is_observed], is_censored[is_observed]
@@ -273,7 +278,10 @@ def estimate_demand(
             completed = _fit_em(design, y_obs, cens_obs, min_alpha, max_iter, tol)
         except FIT_WARNINGS:
             continue
-        y[is_observed] = completed
+        # A safety net as in the forecasters: no day's demand above CAP_FACTOR times the
+        # largest uncensored sale (plus one); a censored day keeps at least its sales.
+        ceiling = np.maximum(cap_for(y[is_clean]), y_obs)
+        y[is_observed] = np.minimum(completed, ceiling)
         return y
     return y
 

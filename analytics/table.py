@@ -118,10 +118,20 @@ class SeriesTable:
             out[:, j] = values[start:stop]
         return out
 
-    def usable(self, wanted: Sequence[str], end: int, *, min_feature_days: int = 2) -> list[str]:
-        """The `wanted` regressors that exist and, on the observed rows before `end`, take at
-        least two values, each but the commonest on `min_feature_days` rows or more."""
+    def usable(
+        self,
+        wanted: Sequence[str],
+        end: int,
+        *,
+        min_feature_days: int = 2,
+        rows: npt.NDArray[np.bool_] | None = None,
+    ) -> list[str]:
+        """The `wanted` regressors that exist and, on the observed rows before `end` (and among
+        `rows`, when given: one flag per row before `end`), take at least two values, each but
+        the commonest on `min_feature_days` rows or more."""
         observed = np.isfinite(self.y[:end])
+        if rows is not None:
+            observed &= rows
         kept = []
         for name in wanted:
             values = self.column(name)

@@ -173,3 +173,33 @@ def test_correct_for_stockouts_tiny_db_closer_to_true_demand(
     assert isinstance(raw_error, float)
     assert isinstance(corrected_error, float)
     assert corrected_error / raw_error < TINY_MAE_RATIO_MAX
+
+
+def test_a_promotion_seen_only_out_of_stock_does_not_inflate_demand() -> None:
+    """A promotion run entirely on stockout days (one unit sold, none for four days, then the
+    delivery sold out) leaves its effect with no likelihood to bound it. The EM once drove it,
+    and that week's demand, to 1e22 units; the effect is now left out and the estimate kept
+    within the forecasters' cap (4 x the largest uncensored sale + 1, or the day's sales)."""
+    rng = np.random.default_rng(5)
+    days = 731
+    units = rng.poisson(1.2, days).astype(float)
+    promo = np.zeros(days, dtype=bool)
+    promo[600:606] = True
+    units[600], units[601:605], units[605] = 1.0, 0.0, 40.0
+    start = dt.date(2024, 1, 1)
+    df = pl.DataFrame(
+        {
+            "date": pl.date_range(start, start + dt.timedelta(days - 1), eager=True),
+            "units_sold": units,
+            "price": 3.23,
+            "is_promo": promo,
+            "discount_pct": np.where(promo, 0.3, 0.0),
+            "is_stockout": promo,
+        }
+    )
+    estimate = lost_sales.estimate_unconstrained_demand(df, id_cols=())
+    censored = estimate.filter(pl.col("is_censored"))
+    ceiling = np.maximum(4 * units[~promo].max() + 1, censored.get_column("units_sold"))
+    assert censored.height == 6
+    assert (censored.get_column("demand_estimate") <= ceiling).all()
+    assert (censored.get_column("demand_estimate") >= censored.get_column("units_sold")).all()
