@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from dashboard.db import CONNECTION_CONFIG
+from dashboard.queries import forecast as forecast_queries
 from dashboard.queries import (
     load_top_at_risk,
     load_weekly_category_revenue,
@@ -76,6 +77,19 @@ _PROMOTIONS = {
     "promotions-category.value": "Dairy",
     "promotions-region.value": None,
     "promotions-store.value": None,
+}
+
+
+_FORECAST = {
+    "forecast-dates.value": [None, None],
+    "forecast-region.value": None,
+    "forecast-store.value": "7",
+    "forecast-category.value": None,
+    "forecast-subcategory.value": None,
+    "forecast-product.value": "50",
+    "forecast-model.value": "auto",
+    "forecast-horizon.value": 28,
+    "forecast-on.value": None,
 }
 
 
@@ -165,6 +179,30 @@ SCENARIOS: list[Scenario] = [
         "promotions: one promotion's detail, all stores",
         "promotions-detail.figure",
         {**_PROMOTIONS, "promotions-promo.value": "1"},
+    ),
+    Scenario(
+        "forecast: auto with its leaderboard, one product at one store",
+        "forecast-chart.figure",
+        _FORECAST,
+        lambda cur: forecast_queries.load_history(
+            cur, forecast_queries.Series(store_id=7, product_id=50)
+        ),
+        kind="single-series forecast",
+    ),
+    Scenario(
+        "forecast: auto, one category in one region",
+        "forecast-chart.figure",
+        {
+            **_FORECAST,
+            "forecast-store.value": None,
+            "forecast-product.value": None,
+            "forecast-region.value": "Bretagne",
+            "forecast-category.value": "Dairy",
+        },
+        lambda cur: forecast_queries.load_history(
+            cur, forecast_queries.Series(region="Bretagne", category="Dairy")
+        ),
+        kind="aggregate forecast",
     ),
     Scenario(
         "data quality: column profile",

@@ -62,9 +62,12 @@ RUN_SCHEMA: Final = {
     "backtest_mase": pl.Float64,
 }
 # What `shelfsight backtest` compares unless told.
-BACKTEST_MODELS: Final = ("seasonal_naive", "linear", "holt_winters")
+# (Holt-Winters, STL+ETS and SARIMAX cost 0.2 to 2 s a series: name them for a sample.)
+BACKTEST_MODELS: Final = ("seasonal_naive", "linear", "count", "auto")
 # Cheapest first: the backtest command's own forecast (which it discards) uses the cheapest.
-_COST_ORDER: Final = ("naive", "seasonal_naive", "linear", "count", "holt_winters")
+_COST_ORDER: Final = (
+    "naive", "seasonal_naive", "linear", "count", "auto", "holt_winters", "stl_ets", "sarimax",
+)  # fmt: skip
 
 _SERIES = """
     select store_id, product_id from forecast_input
