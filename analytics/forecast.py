@@ -84,8 +84,12 @@ class AutoModel(Forecaster):
     The count model is not a default candidate: its point forecast is the mean, and on 100
     medium series (a third of them intermittent) letting the backtest choose it raised the
     holdout MASE from 0.677 to 0.711 (the log-linear model's median suits absolute errors).
-    `chosen_` maps each series key to the chosen model's class name and `reason_` to why (the
-    backtest MASE of every candidate when there was one).
+    A short backtest is noisy, and on medium data the linear model beat seasonal naive in
+    every category over 14,400 series: `select` keeps the `prefer`red candidate unless another
+    beats its backtest MASE by more than `margin` (relative; 25% gave the lowest holdout MASE
+    of 0, 10% and 25% on 200 medium series). `chosen_` maps each series key to
+    the chosen model's class name and `reason_` to why (the backtest MASE of every candidate
+    when there was one).
     """
 
     name: ClassVar[str] = "auto"
@@ -98,12 +102,16 @@ class AutoModel(Forecaster):
         n_windows: int = 2,
         intermittent_share: float = 0.5,
         min_selling_periods: int = 10,
+        prefer: str | None = "linear",
+        margin: float = 0.25,
         id_cols: Sequence[str] = ID_COLS,
         time_col: str = TIME_COL,
         target_col: str = TARGET_COL,
     ) -> None:
         super().__init__(id_cols=id_cols, time_col=time_col, target_col=target_col)
         self.candidates = candidates
+        self.prefer = prefer
+        self.margin = margin
         self.h = h
         self.n_windows = n_windows
         self.intermittent_share = intermittent_share
@@ -186,6 +194,17 @@ class AutoModel(Forecaster):
         listing = ", ".join(f"{k} {v:.3f}" for k, v in listed.items())
         unit = "days" if table.step == DAILY else "weeks"
         reason = f"lowest backtest MASE ({self.n_windows} x {window} {unit}): {listing}"
+        if (
+            self.prefer is not None
+            and self.prefer in valid
+            and best != self.prefer
+            and valid[best] >= valid[self.prefer] * (1 - self.margin)
+        ):
+            best = self.prefer
+            reason = (
+                f"{self.prefer}: no model beat it by more than {self.margin:.0%} in the backtest "
+                f"({self.n_windows} x {window} {unit}): {listing}"
+            )
         y = table.y[:end]
         zero_share = float(np.mean(y[np.isfinite(y)] == 0))
         if zero_share > self.intermittent_share:

@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analytics import evaluate, forecast
+from analytics.table import build_table
 
 START = dt.date(2023, 1, 2)  # a Monday
 WEEKLY = np.array([0.85, 0.85, 0.95, 0.95, 1.15, 1.45, 0.80])  # Monday..Sunday
@@ -211,3 +212,23 @@ def test_models_forecast_weekly_data_in_weeks() -> None:
     naive = forecast.SeasonalNaive().fit(weekly).predict(2)  # a season of 52 weeks
     expected = weekly.filter(pl.col("date") > last - dt.timedelta(weeks=52)).head(2)
     assert naive.get_column("y_hat").to_list() == expected.get_column("units_sold").to_list()
+
+
+@pytest.mark.parametrize(
+    ("scores", "chosen"),
+    [
+        ({"seasonal_naive": 0.80, "linear": 0.90}, "linear"),  # 11% better: not enough
+        ({"seasonal_naive": 0.60, "linear": 0.90}, "seasonal_naive"),  # 33% better
+        ({"seasonal_naive": 0.90, "linear": 0.80}, "linear"),
+        ({"seasonal_naive": 0.80, "linear": math.nan}, "seasonal_naive"),  # linear failed
+    ],
+)
+def test_auto_keeps_the_linear_model_unless_beaten_by_the_margin(
+    scores: dict[str, float], chosen: str
+) -> None:
+    table = build_table(seasonal_series(days=200))
+    model, reason = forecast.AutoModel(id_cols=()).select(table, table.n_history, scores=scores)
+    assert model.name == chosen
+    assert ("no model beat it by more than 25%" in reason) == (
+        chosen == "linear" and scores["seasonal_naive"] < scores["linear"]
+    )

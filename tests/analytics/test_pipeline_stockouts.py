@@ -18,12 +18,13 @@ from analytics import lost_sales, pipeline
 SERIES_COUNT: Final = 12
 TEST_DAYS: Final = 56
 # The test period's MAE against true demand of `auto` forecasts fitted on the corrected demand,
-# over that of forecasts fitted on raw sales: measured 0.926 (2.352 against 2.539 units a day).
-# (For the linear model alone 0.970, the count model 1.006: the correction mostly lifts the
-# level, see the next figure.)
-MAE_RATIO_MAX: Final = 0.97
-# Forecast total over true demand total in the test period: measured 0.839 corrected, 0.748 raw.
-TOTAL_RATIO_GAIN_MIN: Final = 0.05
+# over that of forecasts fitted on raw sales: measured 0.970 since `auto` keeps the linear
+# model unless another beats it by 25% (0.926 when it chose by backtest MASE alone; the count
+# model alone 1.006: the correction mostly lifts the level, see the next figure).
+MAE_RATIO_MAX: Final = 0.985
+# Forecast total over true demand total in the test period: measured 0.839 corrected, 0.790 raw
+# (0.839 and 0.748 before the preference for the linear model).
+TOTAL_RATIO_GAIN_MIN: Final = 0.04
 # Estimated lost units in the histories over the true lost units (true demand less sales on
 # stockout days): measured 0.866 (3083 against 3558 units).
 LOST_RATIO_TOLERANCE: Final = 0.25
