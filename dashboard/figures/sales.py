@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.figures import (
@@ -42,8 +41,8 @@ from dashboard.figures.overlays import build_holiday_overlay, build_promotion_ov
 from dashboard.figures.traces import COMPARISON_COLOR as COMPARISON_COLOR
 from dashboard.figures.traces import MEASURE_COLOR as MEASURE_COLOR
 from dashboard.figures.traces import MEASURE_LABELS as MEASURE_LABELS
+from dashboard.figures.traces import FigureSpec, build_spec, build_trace
 from dashboard.figures.traces import Trace as Trace
-from dashboard.figures.traces import build_figure, build_trace
 from dashboard.queries.periods import COMPARISON, CURRENT, Grain, Measure
 
 STOCK_COLOR: Final = PALETTE[2]
@@ -82,15 +81,16 @@ def build_trend_figure(
     labels: TrendLabels,
     promotions: pl.DataFrame | None = None,
     holidays: pl.DataFrame | None = None,
-) -> go.Figure:
+) -> FigureSpec:
     """The measure per period with its comparison, stock on hand, stockout and promotion
     shares, promotions and holidays, from `queries.sales.load_trend`'s frame (and
-    `load_promotions`, `load_holidays`). Traces and shapes are collected first and the figure
-    built once: plotly validates every `add_*` call on its own."""
+    `load_promotions`, `load_holidays`). A plain dict (see `traces.FigureSpec`): the
+    single-series callback's hot path."""
     parts = trend.sort("series", "period_start").partition_by("series", as_dict=True)
     current = parts.get((CURRENT,), trend.clear())
     if current.is_empty():
-        return build_empty_figure(EMPTY_MESSAGE)
+        empty: FigureSpec = build_empty_figure(EMPTY_MESSAGE).to_plotly_json()
+        return empty
     comparison = parts.get((COMPARISON,), trend.clear())
     name, unit = MEASURE_LABELS[measure]
     column = "revenue" if measure == "revenue" else "units_sold"
@@ -161,7 +161,7 @@ def build_trend_figure(
         shapes.extend(holiday_shapes)
         traces.append(holiday_markers)
     layout = _trend_layout(labels.title, labels.subtitle, f"{name} ({unit})", grain)
-    return build_figure(traces, {**layout, "shapes": shapes})
+    return build_spec(traces, {**layout, "shapes": shapes})
 
 
 def _trend_layout(title: str, subtitle: str, y_title: str, grain: Grain) -> dict[str, Any]:

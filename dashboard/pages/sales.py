@@ -19,6 +19,7 @@ from dashboard import components, figures, filters, urlstate
 from dashboard.db import DataUnavailable, current_database
 from dashboard.embeds import embeddable
 from dashboard.figures import sales as sales_figures
+from dashboard.figures.traces import FigureSpec
 from dashboard.queries import sales as sales_queries
 from dashboard.queries.sales import Comparison, Measure, Selection
 
@@ -215,7 +216,7 @@ class SalesView(NamedTuple):
 
 
 class TrendView(NamedTuple):
-    figure: go.Figure
+    figure: FigureSpec
     kpis: list[Component]
 
 
@@ -223,7 +224,7 @@ def build_trend_view(cur: duckdb.DuckDBPyConnection, view: SalesView) -> TrendVi
     """The trend chart and the KPI cards of `view` (both from one read of the trend)."""
     selection = view.select(cur)
     if selection is None:
-        return TrendView(figures.build_empty_figure(NO_DATA_MESSAGE), [])
+        return TrendView(figures.build_empty_figure(NO_DATA_MESSAGE).to_plotly_json(), [])
     trend = sales_queries.load_trend(cur, selection)
     names = _load_names(cur, selection)
     promotions = None
@@ -341,7 +342,7 @@ def _detail(change: str | None, against: str) -> str:
     Output(KPIS_ID, "children"),
     *FILTER_INPUTS,
 )
-def update_trend(*values: Any) -> tuple[go.Figure, list[Component]]:
+def update_trend(*values: Any) -> tuple[FigureSpec, list[Component]]:
     if filters.is_partial_range(values[0]):
         raise dash.exceptions.PreventUpdate  # wait for the second date
     with current_database().cursor() as cur:
@@ -429,7 +430,7 @@ def download_csv(_: int | None, *values: Any) -> tuple[Any, str]:
 @embeddable("sales-trend", title="Sales and stock over time")
 def embed_sales_trend(cur: duckdb.DuckDBPyConnection, query: Mapping[str, str]) -> go.Figure:
     """The page's trend chart for /embed/sales-trend?<the page's URL query>."""
-    return build_trend_view(cur, SalesView.from_query(query)).figure
+    return go.Figure(build_trend_view(cur, SalesView.from_query(query)).figure)
 
 
 filters.register_filter_callbacks(IDS)

@@ -495,7 +495,8 @@ def test_update_trend_figure_bars_sum_to_window(
     units = window_sum(
         expected_db, "sum(units_sold)", dt.date(2025, 3, 3), dt.date(2025, 3, 30), "store_id = 1"
     )
-    figure, _ = sales.update_trend(*controls(dates=dates, store="1", measure="units"))
+    spec, _ = sales.update_trend(*controls(dates=dates, store="1", measure="units"))
+    figure = go.Figure(spec)  # the callback sends a plain dict; validated here
     bars = figure.data[0]
     assert bars.name == "Units sold"
     assert len(bars.x) == 4  # four whole weeks
@@ -520,9 +521,10 @@ def test_update_trend_single_series_marks_stockouts_and_promotions(
         """,
         params={"start": START, "end": END},
     ).fetchall()[0]
-    figure, _ = sales.update_trend(
+    spec, _ = sales.update_trend(
         *controls(grain="day", store=str(store_id), product=str(product_id))
     )
+    figure = go.Figure(spec)
     marked = next(trace for trace in figure.data if trace.name == "Stockout day")
     assert len(marked.x) == stockouts
     holidays = next(trace for trace in figure.data if trace.name == "Public holiday")
@@ -601,7 +603,7 @@ def test_embed_builds_the_page_chart_from_the_same_query(
     embedded = EMBEDS["sales-trend"].build(expected_db, query)
     shown, _ = sales.update_trend(*controls(category="Dairy", grain="month", measure="units",
                                             compare="last_year"))  # fmt: skip
-    assert embedded.to_json() == shown.to_json()
+    assert embedded.to_json() == go.Figure(shown).to_json()
     assert EMBEDS["sales-trend"].title == "Sales and stock over time"
 
 
@@ -648,7 +650,7 @@ def test_build_trend_figure_without_rows_says_so() -> None:
         grain="week",
         labels=sales_figures.TrendLabels("t", "s", "Previous period"),
     )
-    assert figure.layout.annotations[0].text == EMPTY_MESSAGE
+    assert go.Figure(figure).layout.annotations[0].text == EMPTY_MESSAGE
 
 
 def test_build_trend_figure_shades_promotions_and_draws_holidays() -> None:
@@ -679,7 +681,7 @@ def test_build_trend_figure_shades_promotions_and_draws_holidays() -> None:
     holidays = pl.DataFrame(
         {"date": [dt.date(2025, 7, 14)], "holiday_name": ["Fête"], "is_store_closed": [False]}
     )
-    figure = sales_figures.build_trend_figure(
+    spec = sales_figures.build_trend_figure(
         trend,
         measure="revenue",
         grain="week",
@@ -687,6 +689,7 @@ def test_build_trend_figure_shades_promotions_and_draws_holidays() -> None:
         promotions=promotions,
         holidays=holidays,
     )
+    figure = go.Figure(spec)
     names = [trace.name for trace in figure.data]
     assert names == [
         "Revenue",
@@ -759,10 +762,10 @@ def test_figures_pass_plotly_validation(sales: ModuleType, values: dict[str, Any
     must accept every property."""
     trend, _ = sales.update_trend(*controls(**values))
     breakdown = sales.update_breakdown(*controls(**values))
-    for figure in (trend, breakdown):
-        rebuilt = go.Figure(figure.to_dict())
-        assert len(rebuilt.data) == len(figure.data)
-    assert any(shape["type"] == "rect" for shape in trend.to_dict()["layout"]["shapes"]) == (
+    for spec in (trend, breakdown.to_dict()):
+        rebuilt = go.Figure(spec)
+        assert len(rebuilt.data) == len(spec["data"])
+    assert any(shape["type"] == "rect" for shape in trend["layout"]["shapes"]) == (
         "product" in values
     )
 
