@@ -307,7 +307,7 @@ def _result_tables(result: BatchResult, run_at: dt.datetime) -> dict[str, pl.Dat
         pl.lit(request.horizon).alias("horizon"),
         pl.lit(request.models[0]).alias("requested_model"),
     )
-    return {"forecasts": result.forecasts, "forecast_runs": runs}
+    return {"forecasts": result.forecasts, "forecast_runs": runs, "lost_sales": result.lost}
 
 
 def _print_result(

@@ -52,6 +52,13 @@ BACKTEST_SCHEMA: Final = {
     **dict.fromkeys(("y", "y_hat", "y_lo_80", "y_hi_80", "y_lo_95", "y_hi_95"), pl.Float64),
     "mase_scale": pl.Float64,
 }
+# Per store x product x stockout day: the sales, the estimated unconstrained demand, and the
+# units and EUR lost (the demand the shelf could not serve; `analytics.lost_sales`).
+LOST_SCHEMA: Final = {
+    **IDS,
+    "date": pl.Date,
+    **dict.fromkeys(("units_sold", "demand", "lost_units", "lost_revenue"), pl.Float64),
+}
 # One row per series of the run: status ok, skipped (no sales, too short) or failed.
 RUN_SCHEMA: Final = {
     **IDS,
@@ -104,6 +111,7 @@ class StoreTask:
 @dataclass(frozen=True)
 class StoreResult:
     forecasts: pl.DataFrame
+    lost: pl.DataFrame
     runs: pl.DataFrame
     metrics: pl.DataFrame
     backtest: pl.DataFrame
@@ -114,6 +122,7 @@ class StoreResult:
 class BatchResult:
     request: BatchRequest
     forecasts: pl.DataFrame  # FORECAST_SCHEMA (forecast runs)
+    lost: pl.DataFrame  # LOST_SCHEMA (forecast runs): the stockout days of the histories
     runs: pl.DataFrame  # RUN_SCHEMA, every series of the run
     metrics: pl.DataFrame  # METRIC_SCHEMA (backtest runs): one row per series and model
     backtest: pl.DataFrame  # BACKTEST_SCHEMA (backtest runs)
@@ -306,6 +315,7 @@ def forecast_store(task: StoreTask) -> StoreResult:
         ]
     return StoreResult(
         forecasts=_concat([o.forecast for o in outputs], FORECAST_SCHEMA),
+        lost=_concat([o.lost for o in outputs], LOST_SCHEMA),
         runs=_concat([o.run for o in outputs], RUN_SCHEMA),
         metrics=_concat([o.metrics for o in outputs], METRIC_SCHEMA),
         backtest=_concat([o.backtest for o in outputs], BACKTEST_SCHEMA),
@@ -317,6 +327,7 @@ def forecast_store(task: StoreTask) -> StoreResult:
 class _Output:
     run: pl.DataFrame
     forecast: pl.DataFrame | None = None
+    lost: pl.DataFrame | None = None
     metrics: pl.DataFrame | None = None
     backtest: pl.DataFrame | None = None
     warnings: int = 0
@@ -370,6 +381,9 @@ def _one_series(task: StoreTask, product_id: int, history: pl.DataFrame) -> _Out
         return _Output(
             run("ok", result.reason, result.model, None if math.isnan(mase) else mase),
             forecast=result.forecast.with_columns(with_ids).select(list(FORECAST_SCHEMA)),
+            lost=result.history.filter(pl.col("is_censored"))
+            .with_columns(with_ids)
+            .select(list(LOST_SCHEMA)),
             warnings=len(caught),
         )
     if not board.height:
@@ -400,6 +414,7 @@ def _combine(request: BatchRequest, results: list[StoreResult], seconds: float) 
         forecasts=_concat([r.forecasts for r in results], FORECAST_SCHEMA).sort(
             "store_id", "product_id", "date"
         ),
+        lost=_concat([r.lost for r in results], LOST_SCHEMA).sort("store_id", "product_id", "date"),
         runs=runs,
         metrics=_concat([r.metrics for r in results], METRIC_SCHEMA).sort(
             "store_id", "product_id", "model"

@@ -127,6 +127,19 @@ def test_forecast_batch_equals_forecast_series(tiny_db: Path, forecast: BatchRes
     )
     assert run["backtest_mase"] == direct.leaderboard.get_column("mase")[0]
     assert run["history_end"] == LAST_DAY
+    lost = forecast.lost.filter(pl.col("store_id") == 2, pl.col("product_id") == 1)
+    censored = direct.history.filter(pl.col("is_censored"))
+    assert lost.get_column("date").to_list() == censored.get_column("date").to_list()
+    assert lost.get_column("lost_units").sum() == pytest.approx(
+        censored.get_column("lost_units").sum()
+    )
+    # lost revenue is the lost units at the day's price; demand never below the sales
+    prices = _history(tiny_db, 2, 1).select("date", "price")
+    priced = lost.join(prices, on="date")
+    assert priced.select(
+        (pl.col("lost_revenue") - pl.col("lost_units") * pl.col("price")).abs().max()
+    ).item() == pytest.approx(0.0, abs=1e-9)
+    assert (lost.get_column("demand") >= lost.get_column("units_sold")).all()
 
 
 def test_backtest_batch_metrics_per_series_and_model(backtest: BatchResult) -> None:
@@ -289,6 +302,10 @@ def test_cli_forecast_one_series_to_csv_and_database(
     assert runs.select("store_id", "product_id", "status", "model", "horizon").rows() == [
         (2, 1, "ok", "seasonal_naive", 7)
     ]
+    lost = _table(db_copy, "select * from lost_sales order by date")
+    assert_frame_equal(
+        lost, forecast.lost.filter(pl.col("store_id") == 2, pl.col("product_id") == 1)
+    )
     assert "Wrote" in stdout
     # A second series is added beside the first, not over it.
     code, _, _ = _cli(
