@@ -17,7 +17,6 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -27,6 +26,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from data.errors import ShelfsightError
+from data.jobs import scoped_environment
 
 Progress = Callable[[str, float], None]  # (what is happening, fraction done)
 Kind = Literal["forecast", "backtest"]
@@ -270,7 +270,7 @@ def _execute(
     import joblib
 
     # Spawned workers with one polars thread each: the processes are the parallelism.
-    with _environment(POLARS_MAX_THREADS="1"):
+    with scoped_environment(POLARS_MAX_THREADS="1"):
         parallel = joblib.Parallel(
             n_jobs=processes, backend="loky", batch_size=1, return_as="generator_unordered"
         )
@@ -472,18 +472,3 @@ def write_results(
         finally:
             con.unregister("incoming")
     return counts
-
-
-@contextmanager
-def _environment(**variables: str) -> Iterator[None]:
-    """Set environment variables (inherited by processes started meanwhile), then restore."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -183,7 +183,7 @@ def _estimate_in_processes(
     """
     context = multiprocessing.get_context("spawn")
     with (
-        _environment(POLARS_MAX_THREADS="1"),
+        scoped_environment(POLARS_MAX_THREADS="1"),
         ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool,
     ):
         pending: set[Future[tuple[pl.DataFrame, pl.DataFrame]]] = set()
@@ -198,7 +198,7 @@ def _estimate_in_processes(
 
 
 @contextmanager
-def _environment(**variables: str) -> Iterator[None]:
+def scoped_environment(**variables: str) -> Iterator[None]:
     """Set environment variables (inherited by processes started meanwhile), then restore."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)

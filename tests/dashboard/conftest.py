@@ -8,6 +8,7 @@ one file with different configurations, and other tests open `tiny_db` with the 
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 from dash import Dash
+from playwright.sync_api import ConsoleMessage, Page
 
 from dashboard.app import create_app
 from dashboard.db import CONNECTION_CONFIG
@@ -82,3 +84,26 @@ def base_url() -> str | None:
 def live_server(tiny_db: Path) -> Iterator[str]:
     with serve(Settings(db_path=tiny_db)) as url:
         yield url
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where browser tests save their screenshots: $SHELFSIGHT_SCREENSHOT_DIR, to look at
+    them, else the test's temporary folder."""
+    directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def console_errors(page: Page) -> list[str]:
+    """The browser console's errors and the page's uncaught exceptions, as they come."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

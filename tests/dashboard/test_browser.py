@@ -5,7 +5,6 @@ Screenshots go to $SHELFSIGHT_SCREENSHOT_DIR when set (to look at them), else to
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,13 +65,6 @@ def problems(page: Page) -> PageProblems:
     page.on("requestfailed", on_request_failed)
     page.route("**/*", route)
     return found
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def revenue_text(con: duckdb.DuckDBPyConnection, region: str | None = None) -> str:

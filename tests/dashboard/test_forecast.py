@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +22,7 @@ import polars as pl
 import pytest
 from dash import Dash, html
 from dash.development.base_component import Component
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from dashboard import components, filters
 from dashboard.app import create_app
@@ -488,26 +487,6 @@ def test_format_cell_ratio_and_percent(value: Any, kind: Any, expected: str) -> 
 
 
 # In a browser --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def on_console(entry: ConsoleMessage) -> None:
-        if entry.type == "error":
-            errors.append(entry.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def forecast_length(page: Page) -> int:

@@ -388,16 +388,6 @@ def promo_server(promo_db: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def screenshot_path(tmp_path: Path, name: str) -> Path:
     directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
     directory.mkdir(parents=True, exist_ok=True)

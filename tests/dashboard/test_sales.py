@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +22,7 @@ import polars as pl
 import pytest
 from dash import Dash, html
 from dash.development.base_component import Component
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from dashboard.db import MISSING_MESSAGE
 from dashboard.embeds import EMBEDS
@@ -775,26 +774,6 @@ def test_figures_pass_plotly_validation(sales: ModuleType, values: dict[str, Any
 WIDE = {"width": 1400, "height": 900}
 NARROW = {"width": 390, "height": 844}
 LOAD_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def wait_for_sales(page: Page) -> None:

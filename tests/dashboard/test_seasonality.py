@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -460,23 +459,6 @@ def test_embed_decomposition_is_registered(seasonality: ModuleType) -> None:
 
 
 # In the browser
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    directory = Path(os.environ.get("SHELFSIGHT_SCREENSHOT_DIR") or tmp_path)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def wait_for_page(page: Page) -> None:
