@@ -18,12 +18,16 @@ from typing import Any
 import duckdb
 import pytest
 from dash import Dash
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from dashboard.app import create_app
 from dashboard.db import CONNECTION_CONFIG
 from dashboard.settings import Settings
 from tests.dashboard.support import close_database, serve
+
+# Playwright's 5 s default for `expect` failed once when two test runs shared the two cores (a
+# seasonality page drew its last chart later): wait up to 15 s; a passing test never waits it.
+expect.set_options(timeout=15_000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
