@@ -336,14 +336,18 @@ def build_date_presets(first: dt.date, last: dt.date) -> list[dict[str, Any]]:
 def update_store_options(
     region: str | None, store: str | None
 ) -> tuple[list[Option], list[Option], str | None]:
-    """Regions, the stores of the chosen region, and the store kept only if it is one."""
+    """Regions, the stores of the chosen region, and the store kept only if it is one of them
+    or no store at all (see `keep_unknown`)."""
     with current_database().cursor() as cur:
         regions = queries.load_regions(cur)
         stores = queries.load_stores(cur, region=region)
+        everywhere = stores if region is None else queries.load_stores(cur, region=None)
+    kept = keep_value(store, stores, "store_id")
+    unknown = None if kept else keep_unknown(store, everywhere, "store_id")
     return (
         build_options(regions, "region", "region"),
-        build_options(stores, "store_id", "store_name"),
-        keep_value(store, stores, "store_id"),
+        build_options(stores, "store_id", "store_name") + unknown_option(unknown, "store"),
+        kept or unknown,
     )
 
 
@@ -358,13 +362,21 @@ def update_product_options(
         subcategories = narrowed.unique("subcategory", keep="first", maintain_order=True)
         subcategory = keep_value(subcategory, subcategories, "subcategory")
         products = sales_queries.load_products(cur, category=category, subcategory=subcategory)
+        narrowed_products = category is not None or subcategory is not None
+        every_product = (
+            sales_queries.load_products(cur, category=None, subcategory=None)
+            if narrowed_products
+            else products
+        )
     categories = pairs.unique("category", keep="first", maintain_order=True)
+    kept = keep_value(product, products, "product_id")
+    unknown = None if kept else keep_unknown(product, every_product, "product_id")
     return (
         build_options(categories, "category", "category"),
         build_options(subcategories, "subcategory", "subcategory"),
         subcategory,
-        build_options(products, "product_id", "product_name"),
-        keep_value(product, products, "product_id"),
+        build_options(products, "product_id", "product_name") + unknown_option(unknown, "product"),
+        kept or unknown,
     )
 
 
@@ -375,6 +387,22 @@ def build_options(df: pl.DataFrame, value: str, label: str) -> list[Option]:
         {"value": str(row_value), "label": str(row_label)}
         for row_value, row_label in zip(values, labels, strict=True)
     ]
+
+
+def keep_unknown(value: str | None, known: pl.DataFrame, column: str) -> str | None:
+    """An integer id that is none of `known[column]` (normalised), else None. A URL naming a
+    store or product that does not exist keeps it, so that the page says so ("There is no
+    store 999") instead of silently showing everything; one outside a narrowing is cleared."""
+    number = urlstate.parse_int(value) if value is not None else None
+    if number is None or number in set(known.get_column(column).to_list()):
+        return None
+    return str(number)
+
+
+def unknown_option(value: str | None, noun: str) -> list[Option]:
+    """The option that lets a drop-down hold an unknown id (the component would clear a value
+    it has no option for), labelled as unknown."""
+    return [] if value is None else [{"value": value, "label": f"Unknown {noun} {value}"}]
 
 
 def keep_value(value: str | None, df: pl.DataFrame, column: str) -> str | None:

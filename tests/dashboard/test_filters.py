@@ -269,3 +269,31 @@ def test_keep_value_normalises_integer_ids() -> None:
         None,
         None,
     ]
+
+
+@pytest.mark.usefixtures("in_app")
+def test_unknown_ids_are_kept_so_the_page_can_say_so(
+    expected_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """A store or product that exists nowhere stays selected (the page then says "There is no
+    store 999"); one that exists but lies outside the narrowing is cleared."""
+    region, other_store = expected_db.sql(
+        """
+        select a.region, min(b.store_id)
+        from stores a join stores b on a.region <> b.region
+        group by a.region order by a.region limit 1
+        """
+    ).fetchall()[0]
+    _, options, kept = filters.update_store_options(None, "0999")
+    assert kept == "999"
+    assert options[-1] == {"value": "999", "label": "Unknown store 999"}
+    assert filters.update_store_options(None, None)[1] == options[:-1]
+    assert filters.update_store_options(region, "999")[2] == "999"
+    assert filters.update_store_options(region, str(other_store))[2] is None
+    assert filters.update_product_options(None, None, "99999")[4] == "99999"
+    assert filters.update_product_options("Dairy", None, "99999")[4] == "99999"
+    outside = expected_db.sql(
+        "select min(product_id) from products where category <> 'Dairy'"
+    ).fetchall()[0][0]
+    assert filters.update_product_options("Dairy", None, str(outside))[4] is None
+    assert filters.keep_unknown("x", pl.DataFrame({"store_id": [1]}), "store_id") is None

@@ -547,6 +547,22 @@ def test_forecast_embed_with_unknown_store_shows_the_message(
 
 
 @pytest.mark.browser
+def test_forecast_page_with_an_unknown_store_says_so_in_place_of_the_chart(
+    page: Page, live_server: str, console_errors: list[str]
+) -> None:
+    """A hand-edited URL naming a store that does not exist keeps it (labelled unknown in the
+    drop-down) and the chart says so, instead of silently forecasting every store."""
+    page.goto(f"{live_server}forecast?store=999&product={PRODUCT}")
+    expect(page.locator("#forecast-chart")).to_contain_text(
+        "There is no store 999.", timeout=LOAD_TIMEOUT_MS
+    )
+    expect(page.locator("#forecast-store")).to_have_value("Unknown store 999")
+    assert "store=999" in page.url
+    assert "Traceback" not in page.content()
+    assert console_errors == []
+
+
+@pytest.mark.browser
 def test_forecast_fits_a_phone_screen(
     page: Page, live_server: str, console_errors: list[str], screenshot_dir: Path
 ) -> None:
