@@ -175,6 +175,74 @@ def suggest_orders(
     )
 
 
+def promotion_uplift(
+    sales: pl.DataFrame,
+    *,
+    product_col: str = "product_id",
+    target_col: str = TARGET_COL,
+    max_uplift: float = 10.0,
+) -> pl.DataFrame:
+    """Per product: `promo_uplift`, the mean units sold on promotion days over the mean on other
+    days, pooled over the stores, counting only days the shelf did not end empty (`sales`:
+    `product_col`, `target_col`, `is_promo`, `is_stockout`). 1 when either kind of day is
+    missing or sold nothing; clipped to [1, `max_uplift`]."""
+    uncensored = sales.filter(~pl.col("is_stockout").fill_null(value=False))
+    units = pl.col(target_col).cast(pl.Float64)
+    is_promo = pl.col("is_promo").fill_null(value=False)
+    return uncensored.group_by(product_col).agg(
+        (units.filter(is_promo).mean() / units.filter(~is_promo).mean())
+        .fill_nan(None)
+        .fill_null(1.0)
+        .clip(1.0, max_uplift)
+        .alias("promo_uplift")
+    )
+
+
+def plan_demand(
+    plans: pl.DataFrame,
+    promo_days: pl.DataFrame,
+    uplift: pl.DataFrame,
+    *,
+    id_cols: Sequence[str] = ID_COLS,
+    time_col: str = TIME_COL,
+) -> pl.DataFrame:
+    """The daily demand to plan an order with, from a baseline and the promotions planned ahead.
+
+    `plans`: ids, `time_col` (the day the order is placed), `base_mean` and `base_sd` (daily
+    demand without a promotion) and `protection_days` (the days the order must cover);
+    `promo_days`: ids and `time_col` of every day a promotion is planned; `uplift`: product_id
+    and `promo_uplift` (`promotion_uplift`). Returns `plans` with `promo_share` (the share of
+    the protection days after `time_col` under a promotion) and `demand_mean` and `demand_sd`:
+    the baseline's times 1 + (uplift - 1) x promo_share (the spread grows with the level)."""
+    ids = list(id_cols)
+    keys = plans.select(*ids, time_col, "protection_days").unique()
+    ahead = (
+        keys.join(promo_days.select(*ids, pl.col(time_col).alias("_promo")), on=ids)
+        .filter(
+            pl.col("_promo") > pl.col(time_col),
+            pl.col("_promo") <= pl.col(time_col) + pl.duration(days=pl.col("protection_days")),
+        )
+        .group_by(*ids, time_col)
+        .agg(pl.len().alias("_promo_days"))
+    )
+    factor = 1 + (pl.col("promo_uplift").fill_null(1.0) - 1) * pl.col("promo_share")
+    return (
+        plans.join(ahead, on=[*ids, time_col], how="left", maintain_order="left")
+        .join(uplift.select("product_id", "promo_uplift"), on="product_id", how="left")
+        .with_columns(
+            (
+                pl.col("_promo_days").fill_null(0).cast(pl.Float64)
+                / pl.col("protection_days").clip(lower_bound=1)
+            ).alias("promo_share")
+        )
+        .with_columns(
+            (pl.col("base_mean") * factor).alias("demand_mean"),
+            (pl.col("base_sd") * factor).alias("demand_sd"),
+        )
+        .drop("_promo_days", "promo_uplift")
+    )
+
+
 def lead_time_days(
     replenishments: pl.DataFrame,
     *,

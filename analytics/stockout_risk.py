@@ -213,6 +213,7 @@ def fit_risk_model(
     train: pl.DataFrame,
     *,
     grid: Mapping[str, Sequence[Any]] | None = None,
+    params: Mapping[str, Any] | None = None,
     calibration: str | None = "isotonic",
     calibration_days: int = 60,
     n_splits: int = 3,
@@ -222,7 +223,8 @@ def fit_risk_model(
 ) -> RiskModel:
     """Tune, fit and calibrate one model on the labelled rows of `train` (see the module
     docstring). `grid` maps pipeline parameters to the values to try (default: none, the
-    pipeline's own); `calibration` is "isotonic", "sigmoid" or None."""
+    pipeline's own); `params` fixes pipeline parameters instead (a refit with the parameters
+    a tuning chose); `calibration` is "isotonic", "sigmoid" or None."""
     started = time.perf_counter()
     labelled = train.filter(pl.col(LABEL_COL).is_not_null())
     if calibration is not None:
@@ -237,7 +239,9 @@ def fit_risk_model(
     y = fit_part.get_column(LABEL_COL).to_numpy()
     weight = fit_part.get_column("sample_weight").to_numpy()
     pipeline = build_pipeline(kind, seed=seed)
-    params: dict[str, Any] = {}
+    chosen: dict[str, Any] = dict(params or {})
+    if chosen:
+        pipeline.set_params(**chosen)
     if grid and kind != "rule":
         search = GridSearchCV(
             pipeline,
@@ -247,8 +251,8 @@ def fit_risk_model(
             refit=False,
         )
         search.fit(x, y, model__sample_weight=weight)
-        params = dict(search.best_params_)
-        pipeline.set_params(**params)
+        chosen = dict(search.best_params_)
+        pipeline.set_params(**chosen)
     pipeline.fit(x, y, model__sample_weight=weight)
     calibrated = None
     if calibration is not None and calibration_part.height > 0:
@@ -260,7 +264,7 @@ def fit_risk_model(
             calibration_part.get_column(LABEL_COL).to_numpy(),
         )
     seconds = time.perf_counter() - started
-    return RiskModel(kind, pipeline, calibrated, params, seconds, fit_part.height)
+    return RiskModel(kind, pipeline, calibrated, chosen, seconds, fit_part.height)
 
 
 def compare_models(

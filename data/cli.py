@@ -1,4 +1,5 @@
-"""The `shelfsight` command line: generate data, forecast and backtest, serve the dashboard.
+"""The `shelfsight` command line: generate data, forecast and backtest, train the stockout-risk
+models and predict, serve the dashboard.
 
 Every command exits non-zero with one line on stderr (no traceback) when something is wrong.
 """
@@ -21,6 +22,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data.errors import ShelfsightError
+from data.risk_cli import add_commands as add_risk_commands
+from data.risk_cli import frame_table
+from data.risk_cli import run as run_risk_command
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         "--models", nargs="+", default=None, help="default: seasonal_naive linear holt_winters"
     )
     _add_batch_arguments(backtest, "backtest_metrics")
+    add_risk_commands(commands)
     return parser
 
 
@@ -158,6 +163,9 @@ def _serve(args: argparse.Namespace, db: Path) -> None:
             f"{db} not found: building the demo dataset (scale {DEMO_SCALE}) first", file=sys.stderr
         )
         _generate(db, DEMO_SCALE, DEMO_SEED, 0.03, force=False)
+        print("scoring the demo's stockout risk (shelfsight train, predict)", file=sys.stderr)
+        for command in ("train", "predict"):  # with their defaults
+            run_risk_command(_parser().parse_args([command]), db, _progress)
     if not 1 <= args.port <= 65535:
         raise ShelfsightError(f"port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
@@ -322,7 +330,7 @@ def _print_result(
     if request.kind == "forecast" and show_rows:
         run = result.runs.row(0, named=True)
         out.print(
-            _frame_table(
+            frame_table(
                 result.forecasts.drop("store_id", "product_id", "model"),
                 title=(
                     f"store {run['store_id']}, product {run['product_id']}: "
@@ -332,8 +340,8 @@ def _print_result(
         )
     if request.kind == "backtest":
         boards = leaderboards(result, categories)
-        out.print(_frame_table(boards["model"], title="Leaderboard per model (all series)"))
-        out.print(_frame_table(boards["category"], title="Leaderboard per category and model"))
+        out.print(frame_table(boards["model"], title="Leaderboard per model (all series)"))
+        out.print(frame_table(boards["category"], title="Leaderboard per category and model"))
     what = f"model {request.models[0]}" if request.kind == "forecast" else ", ".join(request.models)
     windows = f", {request.windows} window(s)" if request.kind == "backtest" else ""
     out.print(
@@ -352,15 +360,6 @@ def _print_result(
             )
 
 
-def _frame_table(frame: pl.DataFrame, title: str) -> Table:
-    table = Table(title=title)
-    for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
-    for row in frame.iter_rows():
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    return table
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
@@ -372,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(args, db)
         elif args.command in ("forecast", "backtest"):
             return _batch(args, db)
+        elif args.command in ("train", "predict"):
+            return run_risk_command(args, db, _progress)
     except ShelfsightError as error:
         print(f"shelfsight: error: {error}", file=sys.stderr)
         return 2

@@ -378,3 +378,47 @@ def test_replay_on_tiny_runs_out_less_than_the_stores(cur: duckdb.DuckDBPyConnec
     assert served > sold
     stock_ratio = summary["policy_average_stock"].sum() / summary["actual_average_stock"].sum()
     assert stock_ratio <= STOCK_RATIO_MAX
+
+
+def test_promotion_uplift_pools_stores_and_skips_empty_shelves() -> None:
+    sales = pl.DataFrame(
+        {
+            "store_id": [1, 1, 1, 2, 2, 2, 1],
+            "product_id": [1, 1, 1, 1, 1, 1, 2],
+            "units_sold": [2, 6, 40, 4, 12, 0, 5],
+            "is_promo": [False, True, True, False, True, False, False],
+            "is_stockout": [False, False, True, False, False, False, False],
+        }
+    )
+    uplift = replenishment.promotion_uplift(sales).sort("product_id")
+    # product 1: promo days 6 and 12 (the 40 sold out), other days 2, 4 and 0: 9 / 2 = 4.5;
+    # product 2 never ran a promotion
+    assert uplift.rows() == [(1, 4.5), (2, 1.0)]
+
+
+def test_plan_demand_scales_the_baseline_by_the_promotion_days_ahead() -> None:
+    day = dt.date(2025, 3, 1)
+    plans = pl.DataFrame(
+        {
+            "store_id": [1, 1],
+            "product_id": [1, 2],
+            "date": [day, day],
+            "base_mean": [10.0, 3.0],
+            "base_sd": [2.0, 1.0],
+            "protection_days": [4, 4],
+        }
+    )
+    # product 1: promoted on the day itself (not ahead), days 2 and 4 ahead, and day 5 (beyond)
+    promo_days = pl.DataFrame(
+        {
+            "store_id": [1, 1, 1, 1],
+            "product_id": [1, 1, 1, 1],
+            "date": [day + dt.timedelta(days=d) for d in (0, 2, 4, 5)],
+        }
+    )
+    uplift = pl.DataFrame({"product_id": [1, 2], "promo_uplift": [3.0, 2.0]})
+    planned = replenishment.plan_demand(plans, promo_days, uplift)
+    assert planned.get_column("promo_share").to_list() == [0.5, 0.0]
+    # 10 x (1 + (3 - 1) x 0.5) = 20; the spread scales alike; product 2 keeps its baseline
+    assert planned.get_column("demand_mean").to_list() == [20.0, 3.0]
+    assert planned.get_column("demand_sd").to_list() == [4.0, 1.0]

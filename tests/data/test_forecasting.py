@@ -21,10 +21,10 @@ from polars.testing import assert_frame_equal
 
 from analytics import evaluate, pipeline
 from data import forecasting
-from data.cli import main
 from data.errors import ShelfsightError
 from data.forecasting import BatchRequest, BatchResult, run_batch
 from data.publish import update_database, write_file
+from tests.data.support import file_state, read_table, run_cli
 
 HORIZON = 7
 LAST_DAY = dt.date(2025, 12, 31)  # tiny's last day
@@ -82,18 +82,6 @@ def _history(db: Path, store_id: int, product_id: int) -> pl.DataFrame:
             "where store_id = $s and product_id = $p order by date",
             params={"s": store_id, "p": product_id},
         ).pl()
-
-
-def _state(folder: Path) -> dict[str, tuple[int, int, int]]:
-    """Every file in `folder` with its inode, size and modification time."""
-    return {
-        p.name: (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()
-    }
-
-
-def _table(db: Path, query: str) -> pl.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql(query).pl()
 
 
 def test_forecast_batch_one_row_per_series_and_day(forecast: BatchResult) -> None:
@@ -157,7 +145,7 @@ def test_backtest_batch_metrics_per_series_and_model(backtest: BatchResult) -> N
 
 
 def test_backtest_leaderboards_count_every_row(backtest: BatchResult, tiny_db: Path) -> None:
-    categories = _table(tiny_db, "select product_id, category from products")
+    categories = read_table(tiny_db, "select product_id, category from products")
     boards = forecasting.leaderboards(backtest, categories)
     per_model = boards["model"].select("model", "n").sort("model")
     summed = backtest.metrics.group_by("model").agg(pl.col("n").sum()).sort("model")
@@ -237,7 +225,7 @@ def test_write_results_replaces_only_the_series_run(tmp_path: Path) -> None:
 
 
 def test_update_database_failure_leaves_file(db_copy: Path) -> None:
-    before = _state(db_copy.parent)
+    before = file_state(db_copy.parent)
 
     def broken(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         con.execute("create table forecasts as select 1 as x")
@@ -247,7 +235,7 @@ def test_update_database_failure_leaves_file(db_copy: Path) -> None:
         update_database(db_copy, broken)
     with pytest.raises(ShelfsightError, match="verification failed"):
         update_database(db_copy, lambda con: {"stores": -1})
-    assert _state(db_copy.parent) == before | {f".{db_copy.name}.lock": _lock(db_copy)}
+    assert file_state(db_copy.parent) == before | {f".{db_copy.name}.lock": _lock(db_copy)}
 
 
 def _lock(db: Path) -> tuple[int, int, int]:
@@ -280,35 +268,29 @@ def test_write_file_csv_and_parquet(tmp_path: Path, forecast: BatchResult) -> No
 # The command line, in this process (the same `main` the console script calls).
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_cli_forecast_one_series_to_csv_and_database(
     db_copy: Path, capsys: pytest.CaptureFixture[str], forecast: BatchResult
 ) -> None:
     out = db_copy.parent / "f.csv"
     args = ["--db", str(db_copy), "--store", "2", "--product", "1", "--out", str(out)]
-    code, stdout, err = _cli(
+    code, stdout, err = run_cli(
         capsys, "forecast", "--horizon", "7", "--model", "seasonal_naive", *args, "--write-db"
     )
     assert (code, err) == (0, "")
     expected = forecast.forecasts.filter(pl.col("store_id") == 2, pl.col("product_id") == 1)
     assert_frame_equal(pl.read_csv(out, try_parse_dates=True), expected, check_dtypes=False)
-    assert_frame_equal(_table(db_copy, "select * from forecasts"), expected)
-    runs = _table(db_copy, "select * from forecast_runs")
+    assert_frame_equal(read_table(db_copy, "select * from forecasts"), expected)
+    runs = read_table(db_copy, "select * from forecast_runs")
     assert runs.select("store_id", "product_id", "status", "model", "horizon").rows() == [
         (2, 1, "ok", "seasonal_naive", 7)
     ]
-    lost = _table(db_copy, "select * from lost_sales order by date")
+    lost = read_table(db_copy, "select * from lost_sales order by date")
     assert_frame_equal(
         lost, forecast.lost.filter(pl.col("store_id") == 2, pl.col("product_id") == 1)
     )
     assert "Wrote" in stdout
     # A second series is added beside the first, not over it.
-    code, _, _ = _cli(
+    code, _, _ = run_cli(
         capsys,
         "forecast",
         "--date",
@@ -323,7 +305,7 @@ def test_cli_forecast_one_series_to_csv_and_database(
         "1",
         "--write-db",
     )
-    keys = _table(
+    keys = read_table(
         db_copy,
         "select store_id, product_id, count(*) as n from forecasts group by all order by all",
     )
@@ -339,7 +321,7 @@ def test_cli_forecast_every_series_in_processes_while_a_reader_stays_open(
     out = db_copy.parent / "all.parquet"
     reader = duckdb.connect(str(db_copy), read_only=True)
     try:
-        code, stdout, err = _cli(
+        code, stdout, err = run_cli(
             capsys, "forecast", "--horizon", "3", "--model", "naive", "--jobs", "2",
             "--out", str(out), "--write-db", "--db", str(db_copy),
         )  # fmt: skip
@@ -350,10 +332,10 @@ def test_cli_forecast_every_series_in_processes_while_a_reader_stays_open(
         reader.close()
     assert (code, err) == (0, "")
     assert "144 done, 0 skipped, 0 failed" in stdout
-    forecasts = _table(db_copy, "select * from forecasts order by store_id, product_id, date")
+    forecasts = read_table(db_copy, "select * from forecasts order by store_id, product_id, date")
     assert forecasts.height == 144 * 3
     assert_frame_equal(pl.read_parquet(out), forecasts)
-    runs = _table(db_copy, "select status, count(*) as n from forecast_runs group by all")
+    runs = read_table(db_copy, "select status, count(*) as n from forecast_runs group by all")
     assert runs.rows() == [("ok", 144)]
 
 
@@ -361,7 +343,7 @@ def test_cli_backtest_prints_leaderboards_and_writes_parquet(
     db_copy: Path, capsys: pytest.CaptureFixture[str], backtest: BatchResult
 ) -> None:
     out = db_copy.parent / "metrics.parquet"
-    code, stdout, err = _cli(
+    code, stdout, err = run_cli(
         capsys, "backtest", "--horizon", "7", "--windows", "2",
         "--models", "naive", "seasonal_naive",
         "--store", "1", "--product", "2", "--out", str(out), "--db", str(db_copy),
@@ -403,23 +385,23 @@ def test_cli_bad_input_one_line_nothing_written(
     message: str,
 ) -> None:
     monkeypatch.chdir(db_copy.parent)
-    before = _state(db_copy.parent)
+    before = file_state(db_copy.parent)
     write = [] if "--write-db" in message else ["--write-db"]
-    code, _, err = _cli(capsys, *args, *write, "--db", str(db_copy))
+    code, _, err = run_cli(capsys, *args, *write, "--db", str(db_copy))
     assert code == 2
     assert err.count("\n") == 1
     assert err.startswith("shelfsight: error: ")
     assert message in err
-    assert _state(db_copy.parent) == before
+    assert file_state(db_copy.parent) == before
 
 
 def test_cli_series_without_sales(zeroed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = _state(zeroed_db.parent)
+    before = file_state(zeroed_db.parent)
     args = ["--store", "1", "--product", "2", "--write-db", "--db", str(zeroed_db)]
-    code, _, err = _cli(capsys, "forecast", "--horizon", "7", *args)
+    code, _, err = run_cli(capsys, "forecast", "--horizon", "7", *args)
     assert code == 2
     assert err == "shelfsight: error: store 1, product 2 has no sales to forecast from\n"
-    assert _state(zeroed_db.parent) == before
+    assert file_state(zeroed_db.parent) == before
 
 
 def test_cli_missing_database(tmp_path: Path) -> None:
