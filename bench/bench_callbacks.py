@@ -300,7 +300,12 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", default="", help="run the scenarios whose name contains this")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run the scenarios whose name contains this (repeat for several; default: all)",
+    )
     args = parser.parse_args()
     port = _free_port()
     base = f"http://127.0.0.1:{port}/"
@@ -326,7 +331,8 @@ def main() -> None:
         rows = []
         with duckdb.connect(str(args.db), read_only=True) as con:
             daily_rows = con.sql("select count(*) from daily_sales").fetchall()[0][0]
-        for scenario in [s for s in SCENARIOS if args.only in s.name]:
+        chosen = [s for s in SCENARIOS if not args.only or any(o in s.name for o in args.only)]
+        for scenario in chosen:
             body = _payload(_find(dependencies, scenario.output), scenario.values)
             endpoint = base + "_dash-update-component"
             one = _measure(endpoint, body, args.requests, 1)

@@ -86,29 +86,26 @@ def build_trend_figure(
     shares, promotions and holidays, from `queries.sales.load_trend`'s frame (and
     `load_promotions`, `load_holidays`). A plain dict (see `traces.FigureSpec`): the
     single-series callback's hot path."""
-    parts = trend.sort("series", "period_start").partition_by("series", as_dict=True)
-    current = parts.get((CURRENT,), trend.clear())
-    if current.is_empty():
+    current = _series_columns(trend, CURRENT)
+    if current is None:
         empty: FigureSpec = build_empty_figure(EMPTY_MESSAGE).to_plotly_json()
         return empty
-    comparison = parts.get((COMPARISON,), trend.clear())
+    comparison = _series_columns(trend, COMPARISON)
     name, unit = MEASURE_LABELS[measure]
     column = "revenue" if measure == "revenue" else "units_sold"
     period = _PERIOD[grain]
     # numpy arrays, not lists: plotly validates a list element by element (4x slower).
-    x = current.get_column("period_start").to_numpy()
+    x = current["period_start"]
     days_word = "days" if labels.is_single_series else "store x product days"
     traces: list[Trace] = [
         build_trace(
             "bar",
             x=x,
-            y=current.get_column(column).to_numpy(),
+            y=current[column],
             name=name,
             marker={
                 "color": MEASURE_COLOR,
-                "opacity": np.where(
-                    current.get_column("is_partial").to_numpy(), PARTIAL_OPACITY, 1.0
-                ),
+                "opacity": np.where(current["is_partial"], PARTIAL_OPACITY, 1.0),
             },
             customdata=_period_details(current, promotions, holidays),
             hovertemplate=(
@@ -120,12 +117,12 @@ def build_trend_figure(
             **period,
         )
     ]
-    if not comparison.is_empty():
+    if comparison is not None:
         traces.append(
             build_trace(
                 "scatter",
-                x=comparison.get_column("period_start").to_numpy(),
-                y=comparison.get_column(column).to_numpy(),
+                x=comparison["period_start"],
+                y=comparison[column],
                 name=labels.comparison,
                 mode="lines+markers",
                 line={"color": COMPARISON_COLOR, "width": 2, "dash": "dash"},
@@ -139,7 +136,7 @@ def build_trend_figure(
         build_trace(
             "scatter",
             x=x,
-            y=current.get_column("stock_units").to_numpy(),
+            y=current["stock_units"],
             name="Stock on hand",
             yaxis="y2",
             mode="lines",
@@ -226,8 +223,36 @@ def _trend_layout(title: str, subtitle: str, y_title: str, grain: Grain) -> dict
     }
 
 
+Columns = dict[str, "np.ndarray[Any, Any]"]
+_TREND_COLUMNS: Final = (
+    "period_start",
+    "period_end",
+    "is_partial",
+    "day_count",
+    "units_sold",
+    "revenue",
+    "stock_units",
+    "series_count",
+    "stockout_count",
+    "promo_count",
+)
+
+
+def _series_columns(trend: pl.DataFrame, series: str) -> Columns | None:
+    """One series' rows of the trend as numpy columns sorted by period (None when it has
+    none): on a few dozen rows, each eager polars step costs more than the numpy."""
+    if trend.is_empty():
+        return None
+    rows = np.flatnonzero(trend.get_column("series").to_numpy() == series)
+    if len(rows) == 0:
+        return None
+    starts = trend.get_column("period_start").to_numpy()[rows]
+    rows = rows[np.argsort(starts, kind="stable")]
+    return {name: trend.get_column(name).to_numpy()[rows] for name in _TREND_COLUMNS}
+
+
 def _period_details(
-    current: pl.DataFrame,
+    current: Columns,
     promotions: pl.DataFrame | None,
     holidays: pl.DataFrame | None,
 ) -> np.ndarray[Any, np.dtype[np.object_]]:
@@ -239,40 +264,57 @@ def _period_details(
     events: list[tuple[dt.date, dt.date, str]] = []
     if promotions is not None:
         events += [
-            (row["start_date"], row["end_date"], f"Promotion -{row['discount_pct']:.0%}")
-            for row in promotions.iter_rows(named=True)
+            (start, end, f"Promotion -{discount:.0%}")
+            for start, end, discount in zip(
+                promotions.get_column("start_date").to_list(),
+                promotions.get_column("end_date").to_list(),
+                promotions.get_column("discount_pct").to_list(),
+                strict=True,
+            )
         ]
     if holidays is not None:
         events += [
-            (row["date"], row["date"], f"{row['holiday_name']} ({row['date']:%d %b})")
-            for row in holidays.iter_rows(named=True)
+            (day, day, f"{holiday} ({day:%d %b})")
+            for day, holiday in zip(
+                holidays.get_column("date").to_list(),
+                holidays.get_column("holiday_name").to_list(),
+                strict=True,
+            )
         ]
-    details = np.empty((current.height, 3), dtype=object)
-    for index, row in enumerate(current.iter_rows(named=True)):
-        start, end = row["period_start"], row["period_end"]
-        series = row["series_count"] or 1
+    series = current["series_count"]
+    series = np.where(series == 0, 1, series)  # `or 1`: no division by zero
+    details = np.empty((len(series), 3), dtype=object)
+    details[:, 0] = current["stockout_count"] / series
+    details[:, 1] = current["promo_count"] / series
+    for index, (start, end, is_partial, day_count) in enumerate(
+        zip(
+            current["period_start"].tolist(),
+            current["period_end"].tolist(),
+            current["is_partial"].tolist(),
+            current["day_count"].tolist(),
+            strict=True,
+        )
+    ):
         named = [label for first, last, label in events if first <= end and last >= start]
         text = "<br>" + ", ".join(named) if named else ""
-        if row["is_partial"]:
+        if is_partial:
             length = (end - start).days + 1
-            text += f"<br>Partial period: {row['day_count']} of {length} days in the window"
-        details[index] = (row["stockout_count"] / series, row["promo_count"] / series, text)
+            text += f"<br>Partial period: {day_count} of {length} days in the window"
+        details[index, 2] = text
     return details
 
 
-def _stockout_markers(current: pl.DataFrame, period: dict[str, Any]) -> list[Trace]:
+def _stockout_markers(current: Columns, period: dict[str, Any]) -> list[Trace]:
     """A red cross on the stock line for every period with a stockout day (one series)."""
-    stockouts = current.get_column("stockout_count").to_numpy()
+    stockouts = current["stockout_count"]
     out = stockouts > 0
     if not out.any():
         return []
     marker = build_trace(
         "scatter",
-        x=current.get_column("period_start").to_numpy()[out],
-        y=current.get_column("stock_units").to_numpy()[out],
-        customdata=np.column_stack(
-            [stockouts[out], current.get_column("day_count").to_numpy()[out]]
-        ),
+        x=current["period_start"][out],
+        y=current["stock_units"][out],
+        customdata=np.column_stack([stockouts[out], current["day_count"][out]]),
         name="Stockout day",
         yaxis="y2",
         mode="markers",
@@ -284,15 +326,14 @@ def _stockout_markers(current: pl.DataFrame, period: dict[str, Any]) -> list[Tra
 
 
 def _strip_traces(
-    current: pl.DataFrame, period: dict[str, Any], *, is_single_series: bool
+    current: Columns, period: dict[str, Any], *, is_single_series: bool
 ) -> list[Trace]:
     """Shares of days out of stock (bars) and on promotion (line) in the lower panel."""
-    # numpy, not polars selects: each eager polars step on a few rows costs a plan's collect.
-    stockouts = current.get_column("stockout_count").to_numpy()
-    promos = current.get_column("promo_count").to_numpy()
-    series = current.get_column("series_count").to_numpy()
+    stockouts = current["stockout_count"]
+    promos = current["promo_count"]
+    series = current["series_count"]
     days = "days" if is_single_series else "store x product days"
-    x = current.get_column("period_start").to_numpy()
+    x = current["period_start"]
     return [
         build_trace(
             "bar",

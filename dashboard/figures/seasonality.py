@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
-import dash_mantine_components as dmc
 import plotly.graph_objects as go
 import polars as pl
-from dash.development.base_component import Component
 
 from dashboard import components
 from dashboard.figures import (
@@ -22,6 +20,7 @@ from dashboard.figures import (
     TEXT_COLOR,
     build_empty_figure,
 )
+from dashboard.figures.traces import FigureSpec, encode_arrays
 
 ANOMALIES_SHOWN: Final = 12
 ANOMALY_COLUMNS: Final = (
@@ -314,16 +313,29 @@ def _build_profile_figure(
 def build_decomposition_figure(
     parts: pl.DataFrame, *, threshold: float, scope_label: str | None = None
 ) -> go.Figure:
+    """`build_decomposition_spec` as a plotly Figure (not validated on the way in: validation
+    was 8 of the 10 ms this figure cost; a test rebuilds it with validation on)."""
+    spec = build_decomposition_spec(parts, threshold=threshold, scope_label=scope_label)
+    figure: go.Figure = go.Figure(spec["data"], layout=spec["layout"], _validate=False)
+    return figure
+
+
+def build_decomposition_spec(
+    parts: pl.DataFrame, *, threshold: float, scope_label: str | None = None
+) -> FigureSpec:
     """Observed units with the expected level, trend and anomalies; the weekly and yearly effects
     and the residual below, on one date axis. From `decompose` + `flag_anomalies` over complete
     consecutive days: `date`, `observed`, `expected`, `trend`, `weekly`, `yearly`, `residual`,
     `is_anomaly`, `resid_low`, `resid_high`.
 
-    Dates go as a start and a one-day step and values as numpy arrays (sent base64-encoded):
-    lists of 731 dates and floats per trace cost ~60 ms to build and serialise, this ~3 ms.
+    Dates go as a start and a one-day step and values as base64-encoded typed arrays: lists of
+    731 dates and floats per trace cost ~60 ms to build and serialise, this ~1 ms. A plain dict,
+    the figure as Dash sends it (`data`, `layout`): for the page's callback it skips go.Figure's
+    construction and its `to_dict` copy on the way out (2.5 of the 4 ms the figure cost there).
     """
     if parts.is_empty():
-        return build_empty_figure()
+        empty: FigureSpec = build_empty_figure().to_plotly_json()
+        return empty
     start = parts.get_column("date").min()
     number = _number_format(parts.get_column("observed"))
     axes: dict[str, Any] = {
@@ -373,49 +385,53 @@ def build_decomposition_figure(
     anomalies = parts.select(
         pl.when(pl.col("is_anomaly")).then(pl.col("observed")).otherwise(float("nan"))
     )
-    return go.Figure(
-        [
-            line("y", "observed", "Observed", OBSERVED_COLOR, number, width=1),
-            line("y", "expected", "Expected", LINE_COLOR, number),
-            line("y", "trend", "Trend", TREND_COLOR, number, dash="dash"),
-            dict(
-                type="scatter",
-                x0=start,
-                dx=DAY_MS,
-                y=anomalies.to_series().to_numpy(),
-                yaxis="y",
-                name="Anomaly",
-                mode="markers",
-                marker={
-                    "color": ANOMALY_COLOR,
-                    "size": 8,
-                    "symbol": "circle-open",
-                    "line": {"width": 2},
+    return encode_arrays(
+        {
+            "data": [
+                line("y", "observed", "Observed", OBSERVED_COLOR, number, width=1),
+                line("y", "expected", "Expected", LINE_COLOR, number),
+                line("y", "trend", "Trend", TREND_COLOR, number, dash="dash"),
+                dict(
+                    type="scatter",
+                    x0=start,
+                    dx=DAY_MS,
+                    y=anomalies.to_series().to_numpy(),
+                    yaxis="y",
+                    name="Anomaly",
+                    mode="markers",
+                    marker={
+                        "color": ANOMALY_COLOR,
+                        "size": 8,
+                        "symbol": "circle-open",
+                        "line": {"width": 2},
+                    },
+                    hoverinfo="skip",
+                ),
+                line("y2", "weekly", "Weekly effect", PALETTE[2], "+.1%", width=1),
+                line("y3", "yearly", "Yearly effect", PALETTE[1], "+.1%"),
+                line("y4", "residual", "Residual", MUTED_COLOR, "+.1%", width=1),
+            ],
+            "layout": _layout(
+                "Trend, seasonality and anomalies",
+                _subtitle(
+                    scope_label,
+                    f"STL on log(1 + units); anomaly: |modified z| > {threshold:g}",
+                ),
+                top=72,
+                bottom=64,
+                hovermode="x unified",
+                hoversubplots="axis",
+                legend={
+                    "orientation": "h",
+                    "x": 0,
+                    "xanchor": "left",
+                    "y": -0.06,
+                    "yanchor": "top",
                 },
-                hoverinfo="skip",
+                shapes=limits,
+                **axes,
             ),
-            line("y2", "weekly", "Weekly effect", PALETTE[2], "+.1%", width=1),
-            line("y3", "yearly", "Yearly effect", PALETTE[1], "+.1%"),
-            line("y4", "residual", "Residual", MUTED_COLOR, "+.1%", width=1),
-        ],
-        layout=_layout(
-            "Trend, seasonality and anomalies",
-            _subtitle(
-                scope_label,
-                f"STL on log(1 + units); anomaly: |modified z| > {threshold:g}",
-            ),
-            top=72,
-            bottom=64,
-            hovermode="x unified",
-            hoversubplots="axis",
-            legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.06, "yanchor": "top"},
-            shapes=limits,
-            **axes,
-        ),
-        # Built from plain dicts without plotly's validation on the way in (its private
-        # `_validate=False`): validation was 8 of the 10 ms this figure cost. A test rebuilds it
-        # with validation on.
-        _validate=False,
+        }
     )
 
 
@@ -480,9 +496,13 @@ def _share_text(column: str) -> pl.Expr:
     )
 
 
-def build_anomaly_table(rows: pl.DataFrame, empty_note: str | None = None) -> Component:
+def build_anomaly_table(rows: pl.DataFrame, empty_note: str | None = None) -> Any:
     """The `ANOMALIES_SHOWN` first rows of `build_anomaly_rows`, and how many there are; when
-    there are none, `empty_note` or a note saying so."""
+    there are none, `empty_note` or a note saying so.
+
+    The table is sent as the JSON Dash makes of `components.build_table` in a Stack (plain
+    dicts: `type`, `namespace`, `props`), built here directly: its ~130 component objects
+    cost ~3 ms to construct and serialise, a third of the single-series callback."""
     if rows.is_empty():
         return components.build_empty_note(empty_note or "No day breaks the pattern by that much.")
     count = (
@@ -490,11 +510,63 @@ def build_anomaly_table(rows: pl.DataFrame, empty_note: str | None = None) -> Co
         if rows.height <= ANOMALIES_SHOWN
         else f"The {ANOMALIES_SHOWN} largest of {rows.height} days flagged; the CSV has all."
     )
-    table: Component = dmc.Stack(
+    table = _build_table_spec(rows.head(ANOMALIES_SHOWN), ANOMALY_COLUMNS, min_width=820)
+    text = _component("Text", "dash_mantine_components", count, c="dimmed", size="sm")
+    return _component("Stack", "dash_mantine_components", [table, text], gap="xs")
+
+
+ComponentSpec = dict[str, Any]
+
+
+def _component(kind: str, namespace: str, children: Any, **props: Any) -> ComponentSpec:
+    """A component as Dash serialises it (what `to_plotly_json` gives, recursively)."""
+    return {"props": {"children": children, **props}, "type": kind, "namespace": namespace}
+
+
+def _mantine(kind: str, children: Any, **props: Any) -> ComponentSpec:
+    return _component(kind, "dash_mantine_components", children, **props)
+
+
+def _build_table_spec(
+    df: pl.DataFrame, columns: tuple[components.Column, ...], *, min_width: int
+) -> ComponentSpec:
+    """`components.build_table(df, columns, min_width=...)` as the JSON Dash sends of it."""
+
+    def div(text: str, class_name: str) -> ComponentSpec:
+        return _component("Div", "dash_html_components", text, className=class_name)
+
+    header = [
+        _mantine(
+            "TableTh",
+            [column.header, div(column.unit, "unit")],
+            className=components._cell_class(column.kind),
+        )
+        for column in columns
+    ]
+
+    def cell(row: dict[str, Any], column: components.Column) -> ComponentSpec:
+        value = components.format_cell(row[column.name], column.kind)
+        class_name = components._cell_class(column.kind)
+        if column.detail is None:
+            return _mantine("TableTd", value, className=class_name)
+        detail = div(components.format_cell(row[column.detail], "text"), "cell-detail")
+        return _mantine("TableTd", [value, detail], className=class_name)
+
+    body = [
+        _mantine("TableTr", [cell(row, column) for column in columns])
+        for row in df.iter_rows(named=True)
+    ]
+    table = _mantine(
+        "Table",
         [
-            components.build_table(rows.head(ANOMALIES_SHOWN), ANOMALY_COLUMNS, min_width=820),
-            dmc.Text(count, size="sm", c="dimmed"),
+            _mantine("TableThead", _mantine("TableTr", header)),
+            _mantine("TableTbody", body),
         ],
-        gap="xs",
+        fz="sm",
+        highlightOnHover=True,
+        horizontalSpacing="xs",
+        striped=True,
+        tabularNums=True,
+        verticalSpacing=6,
     )
-    return table
+    return _mantine("TableScrollContainer", table, minWidth=min_width)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
 
 from dashboard.figures import PALETTE
 from dashboard.queries.periods import Measure
@@ -38,3 +39,11 @@ def build_figure(traces: Sequence[Trace], layout: dict[str, Any]) -> go.Figure:
     lists. The tests rebuild every kind of figure with validation on."""
     figure: go.Figure = go.Figure(data=traces, layout=layout, _validate=False)
     return figure
+
+
+def encode_arrays(spec: FigureSpec) -> FigureSpec:
+    """`spec` with its numpy arrays as plotly.js typed arrays (`dtype`, base64 `bdata`), in
+    place, as go.Figure's `to_dict` sends them: Dash writes a plain dict's arrays as lists of
+    numbers (for 7 x 731 floats, 100 KB and ~8 ms of JSON against 70 KB and 0.4 ms)."""
+    convert_to_base64(spec)
+    return spec

@@ -261,16 +261,20 @@ def update_profiles(
 )
 def update_decomposition(
     category: str | None, region: str | None, store: str | None, product: str | None
-) -> tuple[go.Figure, Component, list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], Any, list[dict[str, Any]]]:
+    """The figure and the table go as the plain dicts Dash sends (see
+    `figures.build_decomposition_spec` and `figures.build_anomaly_table`)."""
     with current_database().cursor() as cur:
         days = load_days(cur, build_scope(category, region, store, product))
-    parts = decompose_days(days)
+    intermittent = is_intermittent(days)
+    parts = decompose_days(days, intermittent=intermittent)
     if parts is None:
         note = components.build_empty_note(SHORT_SERIES_MESSAGE + ".")
-        return build_empty_figure(SHORT_SERIES_MESSAGE), note, []
+        empty: dict[str, Any] = build_empty_figure(SHORT_SERIES_MESSAGE).to_plotly_json()
+        return empty, note, []
     rows = figures.build_anomaly_rows(seasonality.describe_anomalies(parts, days))
-    figure = figures.build_decomposition_figure(parts, threshold=THRESHOLD)
-    table = figures.build_anomaly_table(rows, INTERMITTENT_NOTE if is_intermittent(days) else None)
+    figure = figures.build_decomposition_spec(parts, threshold=THRESHOLD)
+    table = figures.build_anomaly_table(rows, INTERMITTENT_NOTE if intermittent else None)
     return figure, table, rows.with_columns(pl.col("date").cast(pl.String)).to_dicts()
 
 
@@ -440,10 +444,11 @@ def build_yearly_profile(days: pl.DataFrame) -> go.Figure:
     return figures.build_yearly_profile_figure(seasonality.yearly_profile(days))
 
 
-def decompose_days(days: pl.DataFrame) -> pl.DataFrame | None:
+def decompose_days(days: pl.DataFrame, *, intermittent: bool | None = None) -> pl.DataFrame | None:
     """`decompose` + `flag_anomalies`; None if too short. Days the stores were closed and days
     missing from the data are left out of the fit and never flagged; an intermittent series
-    (`is_intermittent`) gets no flags at all: with most residuals at zero, any sale would be."""
+    (`is_intermittent`, computed unless given) gets no flags at all: with most residuals at
+    zero, any sale would be."""
     marked = days.with_columns(
         (pl.col("is_imputed") | pl.col("is_store_closed")).alias("is_left_out")
     )
@@ -453,7 +458,9 @@ def decompose_days(days: pl.DataFrame) -> pl.DataFrame | None:
         return None
     parts = parts.with_columns(marked.get_column("is_left_out"))
     flagged = seasonality.flag_anomalies(parts, threshold=THRESHOLD, exclude_col="is_left_out")
-    return flagged.with_columns(is_anomaly=False) if is_intermittent(days) else flagged
+    if intermittent is None:
+        intermittent = is_intermittent(days)
+    return flagged.with_columns(is_anomaly=False) if intermittent else flagged
 
 
 def is_intermittent(days: pl.DataFrame) -> bool:

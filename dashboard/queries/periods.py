@@ -2,16 +2,18 @@
 
 A trend has two series: `current` (the chosen window) and `comparison` (the comparison window,
 its days moved forward by the shift so that both share the same periods). The SQL only sums
-each day of both windows; polars then cuts the days into periods (at most two windows of 731
-days) here, and sums them for the page's figures and its CSV download.
+each day of both windows; numpy then cuts the days into periods (at most two windows of 731
+days) here, and polars sums them for the page's KPIs and its CSV download.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+import numpy as np
 import polars as pl
 
 from dashboard.queries import Params
@@ -24,7 +26,24 @@ COMPARISON: Final = "comparison"
 DEFAULT_WINDOW_MONTHS: Final = 6
 WEEK_DAYS: Final = 7
 LAST_YEAR_DAYS: Final = 364  # 52 weeks back: the same weekdays last year
-_PERIOD_EVERY: Final[dict[Grain, str]] = {"day": "1d", "week": "1w", "month": "1mo"}
+# A day's columns as numpy arrays (masked where null), as DuckDB's `fetchnumpy` returns them.
+Days = Mapping[str, "np.ndarray[Any, Any]"]
+_SUMMED: Final = ("units_sold", "revenue", "series_count", "stockout_count", "promo_count")
+_PERIOD_SCHEMA: Final = {
+    "series": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "is_partial": pl.Boolean,
+    "day_count": pl.Int64,
+    "units_sold": pl.Int64,
+    "revenue": pl.Float64,
+    "stock_units": pl.Float64,
+    "series_count": pl.Int64,
+    "stockout_count": pl.Int64,
+    "promo_count": pl.Int64,
+}
+_DAY_INPUTS: Final = ("date", *_SUMMED, "stock_units")
+_EPOCH_WEEKDAY: Final = 3  # 1970-01-01, day 0 of datetime64[D], was a Thursday
 
 
 @dataclass(frozen=True)
@@ -135,85 +154,153 @@ def build_selection(
     )
 
 
-def summarise_periods(daily: pl.DataFrame, selection: Selection) -> pl.DataFrame:
+def summarise_periods(daily: pl.DataFrame | Days, selection: Selection) -> pl.DataFrame:
     """Days (`date`, `units_sold`, `revenue`, `stock_units`, `series_count`, `stockout_count`,
-    `promo_count`) cut into the selection's periods, per series:
+    `promo_count`; a polars frame or numpy columns) cut into the selection's periods, per series:
 
     `series` ("current", then "comparison"), `period_start`, `period_end`, `is_partial` (the
     period runs past the window), `day_count` (days with data), `units_sold`, `revenue` (EUR),
     `stock_units` (closing stock summed over the store x product series, averaged over the
     period's days), `series_count`, `stockout_count`, `promo_count` (store x product days,
     those out of stock, those on promotion). A comparison day lands in the period of the day
-    the shift moves it to, so both series share the current window's periods.
+    the shift moves it to, so both series share the current window's periods. Nulls count as
+    in polars: a sum skips them, a mean of none is null.
+
+    In numpy: on at most two windows of 731 days, a polars plan cost 1-2 ms of the
+    single-series trend's budget, this about a tenth of that.
     """
-    every = _PERIOD_EVERY[selection.grain]
-    shift = f"{selection.shift_months}mo{selection.shift_days}d"
-    lazy = daily.lazy()
-    current = lazy.filter(pl.col("date").is_between(selection.start, selection.end))
-    comparison = lazy.filter(
-        pl.col("date").is_between(selection.comparison_start, selection.comparison_end)
+    columns = _as_columns(daily)
+    dates, has_date = columns["date"]
+    dates = dates.astype("datetime64[D]")
+    windows = (
+        (CURRENT, selection.start, selection.end, 0, 0),
+        (
+            COMPARISON,
+            selection.comparison_start,
+            selection.comparison_end,
+            selection.shift_months,
+            selection.shift_days,
+        ),
     )
-    days = pl.concat(
-        [
-            current.with_columns(series=pl.lit(CURRENT)),
-            comparison.with_columns(
-                series=pl.lit(COMPARISON), date=pl.col("date").dt.offset_by(shift)
-            ),
-        ]
-    )
-    periods = (
-        days.group_by("series", period_start=pl.col("date").dt.truncate(every))
-        .agg(
-            day_count=pl.len().cast(pl.Int64),
-            units_sold=pl.col("units_sold").sum(),
-            revenue=pl.col("revenue").sum(),
-            stock_units=pl.col("stock_units").mean(),
-            series_count=pl.col("series_count").sum(),
-            stockout_count=pl.col("stockout_count").sum(),
-            promo_count=pl.col("promo_count").sum(),
+    parts: list[dict[str, np.ndarray[Any, Any]]] = []
+    for series, first, last, months, days in windows:
+        keep = has_date & (dates >= np.datetime64(first)) & (dates <= np.datetime64(last))
+        moved = _offset(dates[keep], months, days)
+        starts, index = np.unique(_truncate(moved, selection.grain), return_inverse=True)
+        ends = _period_end(starts, selection.grain)
+        part: dict[str, np.ndarray[Any, Any]] = {
+            "series": np.full(len(starts), series, dtype=object),
+            "period_start": starts,
+            "period_end": ends,
+            "is_partial": (starts < np.datetime64(selection.start))
+            | (ends > np.datetime64(selection.end)),
+            "day_count": np.bincount(index, minlength=len(starts)).astype(np.int64),
+        }
+        for name in _SUMMED:
+            values, valid = columns[name]
+            part[name] = _group_sum(values[keep], valid[keep], index, len(starts))
+        values, valid = columns["stock_units"]
+        total = _group_sum(values[keep], valid[keep], index, len(starts)).astype(np.float64)
+        count = np.bincount(index, weights=valid[keep], minlength=len(starts))
+        part["stock_units"] = np.divide(
+            total, count, out=np.full_like(total, np.nan), where=count > 0
         )
-        .with_columns(period_end=pl.col("period_start").dt.offset_by(every).dt.offset_by("-1d"))
-        .with_columns(
-            is_partial=(pl.col("period_start") < selection.start)
-            | (pl.col("period_end") > selection.end)
-        )
-        .sort(pl.col("series") != CURRENT, "period_start")
+        parts.append(part)
+    merged = {name: np.concatenate([part[name] for part in parts]) for name in _PERIOD_SCHEMA}
+    stock = merged["stock_units"]
+    frame = pl.DataFrame(
+        {**merged, "stock_units": pl.Series(stock, nan_to_null=True)}, schema=_PERIOD_SCHEMA
     )
-    return periods.select(
-        "series",
-        "period_start",
-        "period_end",
-        "is_partial",
-        "day_count",
-        "units_sold",
-        "revenue",
-        pl.col("stock_units").cast(pl.Float64),
-        "series_count",
-        "stockout_count",
-        "promo_count",
-    ).collect()  # one lazy plan: on a few hundred rows, each eager step cost a collect
+    return frame
+
+
+def _as_columns(
+    daily: pl.DataFrame | Days,
+) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """Each input column as (values, is-not-null), from polars or numpy (masked where null, as
+    DuckDB's `fetchnumpy` gives them)."""
+    columns: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+    for name in _DAY_INPUTS:
+        if isinstance(daily, pl.DataFrame):
+            column = daily.get_column(name)
+            valid = column.is_not_null().to_numpy()
+            fill = 0 if name != "date" else dt.date(1970, 1, 1)
+            values = column.fill_null(fill).to_numpy() if column.null_count() else column.to_numpy()
+        else:
+            array = daily[name]
+            valid = ~np.ma.getmaskarray(array)
+            values = np.ma.getdata(array)
+        columns[name] = (values, valid)
+    return columns
+
+
+def _group_sum(
+    values: np.ndarray[Any, Any],
+    valid: np.ndarray[Any, Any],
+    index: np.ndarray[Any, Any],
+    size: int,
+) -> np.ndarray[Any, Any]:
+    """Per group, the sum of the values not null (0 when none), integers kept as int64."""
+    kept = np.where(valid, values, 0)
+    if values.dtype.kind in "iub":
+        out = np.zeros(size, dtype=np.int64)
+        np.add.at(out, index, kept.astype(np.int64))
+        return out
+    return np.bincount(index, weights=kept.astype(np.float64), minlength=size)
+
+
+def _offset(dates: np.ndarray[Any, Any], months: int, days: int) -> np.ndarray[Any, Any]:
+    """`dates` moved by whole months (the day of month clamped, as `add_months`), then days."""
+    if months:
+        month = dates.astype("datetime64[M]")
+        target = month + months
+        length = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")
+        day = np.minimum(dates - month.astype("datetime64[D]"), length - 1)
+        dates = target.astype("datetime64[D]") + day
+    moved: np.ndarray[Any, Any] = dates + np.timedelta64(days, "D")
+    return moved
+
+
+def _truncate(dates: np.ndarray[Any, Any], grain: Grain) -> np.ndarray[Any, Any]:
+    """The first day of each date's period: itself, its week's Monday, its month's first."""
+    if grain == "week":
+        weekday = (dates.astype(np.int64) + _EPOCH_WEEKDAY) % WEEK_DAYS
+        monday: np.ndarray[Any, Any] = dates - weekday.astype("timedelta64[D]")
+        return monday
+    if grain == "month":
+        return dates.astype("datetime64[M]").astype("datetime64[D]")
+    return dates
+
+
+def _period_end(starts: np.ndarray[Any, Any], grain: Grain) -> np.ndarray[Any, Any]:
+    if grain == "week":
+        return starts + np.timedelta64(WEEK_DAYS - 1, "D")
+    if grain == "month":
+        return (starts.astype("datetime64[M]") + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+    return starts
 
 
 def summarise_totals(trend: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """Per series ("current", "comparison"): `revenue`, `units_sold`, `stockout_rate`,
     `day_count` over the whole window (None where a series has no data)."""
-    sums = (
-        trend.group_by("series")
-        .agg(pl.col("revenue", "units_sold", "stockout_count", "series_count", "day_count").sum())
-        .rows_by_key("series", named=True, unique=True)
-    )
+    series = trend.get_column("series").to_numpy()
+    sums = {
+        name: trend.get_column(name).to_numpy()
+        for name in ("revenue", "units_sold", "stockout_count", "series_count", "day_count")
+    }  # numpy, not a polars group-by: on a few dozen rows the plan cost more than the sums
     totals: dict[str, dict[str, Any]] = {}
-    for series in (CURRENT, COMPARISON):
-        total = sums.get(series)
-        if total is None:
-            totals[series] = {
+    for name in (CURRENT, COMPARISON):
+        rows = series == name
+        if not rows.any():
+            totals[name] = {
                 "revenue": None,
                 "units_sold": None,
                 "stockout_rate": None,
                 "day_count": 0,
             }
             continue
-        totals[series] = {
+        total = {column: np.nansum(values[rows]).item() for column, values in sums.items()}
+        totals[name] = {
             "revenue": total["revenue"],
             "units_sold": total["units_sold"],
             "stockout_rate": (

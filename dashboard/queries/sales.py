@@ -15,7 +15,7 @@ from typing import Final
 import duckdb
 import polars as pl
 
-from dashboard.queries import fetch
+from dashboard.queries import Params, fetch
 from dashboard.queries.breakdown import BREAKDOWN_LIMIT as BREAKDOWN_LIMIT
 from dashboard.queries.breakdown import CATEGORY_SALES_VIEW as CATEGORY_SALES_VIEW
 from dashboard.queries.breakdown import BreakdownLevel as BreakdownLevel
@@ -34,6 +34,7 @@ from dashboard.queries.periods import DEFAULT_WINDOW_MONTHS as DEFAULT_WINDOW_MO
 from dashboard.queries.periods import LAST_YEAR_DAYS as LAST_YEAR_DAYS
 from dashboard.queries.periods import WEEK_DAYS as WEEK_DAYS
 from dashboard.queries.periods import Comparison as Comparison
+from dashboard.queries.periods import Days as Days
 from dashboard.queries.periods import Grain as Grain
 from dashboard.queries.periods import Measure as Measure
 from dashboard.queries.periods import Selection as Selection
@@ -149,26 +150,34 @@ def load_trend(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataF
     return summarise_periods(daily, selection)
 
 
-def load_series_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataFrame:
+def load_series_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> Days:
     """One product in one store, from `daily_sales` (already one row a day): the columns of
     `summarise_periods`' input."""
-    return fetch(cur, _SERIES_SQL, selection.params("store_id", "product_id"))
+    return fetch_days(cur, _SERIES_SQL, selection.params("store_id", "product_id"))
 
 
-def load_product_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataFrame:
+def load_product_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> Days:
     """One product in every store or a region's stores, from `daily_product_sales`."""
     sql = _DAILY_SQL.format(
         view=PRODUCT_SALES_VIEW, columns=_SUMMED_COLUMNS, where=_PRODUCT_FILTERS
     )
-    return fetch(cur, sql, selection.params("product_id", "region"))
+    return fetch_days(cur, sql, selection.params("product_id", "region"))
 
 
-def load_group_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> pl.DataFrame:
+def load_group_days(cur: duckdb.DuckDBPyConnection, selection: Selection) -> Days:
     """Every product of the filters, from `daily_subcategory_sales`."""
     sql = _DAILY_SQL.format(
         view=SUBCATEGORY_SALES_VIEW, columns=_SUMMED_COLUMNS, where=_GROUP_FILTERS
     )
-    return fetch(cur, sql, selection.params("region", "store_id", "category", "subcategory"))
+    return fetch_days(cur, sql, selection.params("region", "store_id", "category", "subcategory"))
+
+
+def fetch_days(cur: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Days:
+    """The days as numpy columns (`execute` + `fetchnumpy`, which reads the whole result): for
+    a few hundred rows ~1.5 ms less than `sql(...).pl()`, and `summarise_periods` works in
+    numpy. DATE columns come as datetime64[us]; `summarise_periods` takes them to days."""
+    days: Days = cur.execute(sql, params).fetchnumpy()
+    return days
 
 
 def load_promotions(

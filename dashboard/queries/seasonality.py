@@ -10,9 +10,10 @@ the calendar flags joined in polars.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from dashboard.queries import fetch
@@ -134,7 +135,10 @@ def load_series_days(
     the rows of `daily_series_activity`, read from `daily_sales` (stored by series, so a plain
     filter reads 731 contiguous rows) with `calendar` (`load_calendar_flags`; read when None)
     joined here: the view's join and group-by cost more to plan than the read. Days missing
-    from the data stay missing."""
+    from the data stay missing.
+
+    Read with `execute` + `fetchnumpy` and joined in numpy (the calendar is sorted by date):
+    on 731 rows, `.pl()` and a polars join, select and fill cost ~3 ms more than this."""
     sql = f"""
         select
             date,
@@ -146,12 +150,29 @@ def load_series_days(
         where store_id = $store_id and product_id = $product_id
         order by date
     """
-    sales = fetch(cur, sql, {"store_id": store_id, "product_id": product_id})
+    sales = cur.execute(sql, {"store_id": store_id, "product_id": product_id}).fetchnumpy()
     flags = load_calendar_flags(cur) if calendar is None else calendar
-    return (
-        sales.join(flags, on="date", how="left", maintain_order="left")
-        .select(pl.col(name).cast(dtype) for name, dtype in DAY_SCHEMA.items())
-        .with_columns(pl.col("is_store_closed").fill_null(value=False))
+    dates = np.ma.getdata(sales["date"]).astype("datetime64[D]")  # DATE comes as datetime64[us]
+    calendar_dates = flags.get_column("date").to_numpy()
+    found = np.searchsorted(calendar_dates, dates)
+    inside = found < len(calendar_dates)
+    found[~inside] = 0
+    matched = inside & (calendar_dates[found] == dates) if len(calendar_dates) else inside
+
+    def joined(name: str, missing: Any) -> np.ndarray[Any, Any]:
+        values = flags.get_column(name).to_numpy()
+        return np.where(matched, values[found], missing) if len(values) else values[:0]
+
+    columns: dict[str, Any] = {
+        "date": dates,
+        **{name: sales[name] for name in ("units_sold", "series_count", "promo_count")},
+        "stockout_count": sales["stockout_count"],
+        "is_store_closed": joined("is_store_closed", False).astype(bool),
+        "holiday_name": joined("holiday_name", None).tolist(),  # polars takes no object array
+        "eve_of": joined("eve_of", None).tolist(),
+    }
+    return pl.DataFrame(
+        {name: pl.Series(name, columns[name], dtype=dtype) for name, dtype in DAY_SCHEMA.items()}
     )
 
 

@@ -3,25 +3,30 @@ page in a real Chromium (filters, URL both ways, screenshots)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import importlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import dash_mantine_components as dmc
 import duckdb
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 import pytest
 from dash import Dash, html
+from dash._utils import to_json
 from dash.development.base_component import Component
 from playwright.sync_api import Page, expect
 from polars.testing import assert_frame_equal
 
 from analytics import seasonality as analytics
+from dashboard import components
 from dashboard.db import current_database
 from dashboard.figures import seasonality as figures
 from dashboard.queries import seasonality as queries
@@ -294,20 +299,26 @@ def test_update_profiles_yearly_index_matches_weekly_totals(
     assert yearly.data[2].y[6] > 2 * yearly.data[2].y[0]
 
 
+def sent_array(values: dict[str, str]) -> np.ndarray[Any, Any]:
+    """An array as the decomposition sends it: a plotly.js typed array (base64 `bdata`)."""
+    return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+
+
 def test_update_decomposition_observed_is_the_scope_and_anomalies_are_listed(
     seasonality: ModuleType, expected_db: duckdb.DuckDBPyConnection
 ) -> None:
     days = scope_days(expected_db, "Beer & Wine", region="Grand Est")
-    figure, table, rows = seasonality.update_decomposition("Beer & Wine", "Grand Est", None, None)
+    spec, table, rows = seasonality.update_decomposition("Beer & Wine", "Grand Est", None, None)
+    figure = go.Figure(spec)  # the callback sends a plain dict; validated here
     observed = figure.data[0]
     assert (observed.name, observed.x0, observed.dx) == (
         "Observed",
         dt.date(2024, 1, 1),
         86_400_000,
     )
-    assert np.array_equal(observed.y, days.get_column("units_sold").to_numpy())
-    anomalies = figure.data[3]
-    marked = days.get_column("date").filter(~np.isnan(anomalies.y)).cast(pl.String)
+    assert np.array_equal(sent_array(observed.y), days.get_column("units_sold").to_numpy())
+    anomalies = sent_array(figure.data[3].y)
+    marked = days.get_column("date").filter(~np.isnan(anomalies)).cast(pl.String)
     assert set(marked) == {row["date"] for row in rows}
     scores = [abs(row["score"]) for row in rows]
     assert scores == sorted(scores, reverse=True)
@@ -316,8 +327,8 @@ def test_update_decomposition_observed_is_the_scope_and_anomalies_are_listed(
     assert closed.isdisjoint(dt.date.fromisoformat(row["date"]) for row in rows)
     for row in rows:
         assert row["observed"] - row["expected"] == pytest.approx(row["residual_units"])
-    shown = table.children[0].children.children[1].children
-    assert len(shown) == min(len(rows), figures.ANOMALIES_SHOWN)
+    body = table["props"]["children"][0]["props"]["children"]["props"]["children"][1]
+    assert len(body["props"]["children"]) == min(len(rows), figures.ANOMALIES_SHOWN)
 
 
 def test_update_decomposition_single_series_fills_missing_days(
@@ -331,13 +342,11 @@ def test_update_decomposition_single_series_fills_missing_days(
         """
     ).fetchall()[0]
     days = scope_days(expected_db, category, store_id=store_id, product_id=product_id)
-    figure, _, rows = seasonality.update_decomposition(
-        category, None, str(store_id), str(product_id)
-    )
+    spec, _, rows = seasonality.update_decomposition(category, None, str(store_id), str(product_id))
     observed = pl.DataFrame(
         {
             "date": pl.date_range(dt.date(2024, 1, 1), dt.date(2025, 12, 31), "1d", eager=True),
-            "shown": figure.data[0].y,
+            "shown": sent_array(spec["data"][0]["y"]),
         }
     )
     joined = observed.join(days, on="date", how="left")
@@ -371,12 +380,12 @@ def test_update_decomposition_flags_nothing_on_an_intermittent_series(
         """
     ).fetchall()[0]
     assert zero_share > seasonality.MAX_ZERO_SHARE
-    figure, note, rows = seasonality.update_decomposition(
+    spec, note, rows = seasonality.update_decomposition(
         category, None, str(store_id), str(product_id)
     )
     assert rows == []
     assert note.children == seasonality.INTERMITTENT_NOTE
-    assert np.isnan(figure.data[3].y).all()
+    assert np.isnan(sent_array(spec["data"][3]["y"])).all()
     assert seasonality.update_decomposition(category, None, None, None)[2] != []
 
 
@@ -384,8 +393,8 @@ def test_update_decomposition_without_data_says_so(
     seasonality: ModuleType, expected_db: duckdb.DuckDBPyConnection
 ) -> None:
     bakery_id, _ = some_product(expected_db, "Bakery")
-    figure, note, rows = seasonality.update_decomposition("Dairy", None, None, str(bakery_id))
-    assert figure.layout.annotations[0].text == seasonality.SHORT_SERIES_MESSAGE
+    spec, note, rows = seasonality.update_decomposition("Dairy", None, None, str(bakery_id))
+    assert go.Figure(spec).layout.annotations[0].text == seasonality.SHORT_SERIES_MESSAGE
     assert note.children == seasonality.SHORT_SERIES_MESSAGE + "."
     assert rows == []
 
@@ -419,6 +428,41 @@ def test_build_anomaly_rows_explains_holidays_promotions_and_stockouts() -> None
         ("24 Dec 2024", "Eve of Noël", "30%", "0%", "+50% vs expected"),
         ("26 Dec 2024", "-", "yes", "yes", "-50% vs expected"),
     ]
+
+
+@pytest.mark.parametrize("shown", [3, 20])
+def test_build_anomaly_table_is_the_json_of_the_component_table(shown: int) -> None:
+    """The table is built as the dicts Dash would send of `components.build_table` in a Stack:
+    the same JSON, so the page shows the same table."""
+    rows = pl.DataFrame(
+        {
+            "date_text": [f"{day:02d} Jan 2025" for day in range(1, shown + 1)],
+            "weekday": ["Wednesday"] * shown,
+            "observed": list(range(shown)),
+            "expected": [1234.56] * shown,
+            "residual_units": [-3.25] * shown,
+            "deviation": ["+5% vs expected"] * shown,
+            "calendar": ["-"] * shown,
+            "promotion": ["yes"] * shown,
+            "stockout": ["12%"] * shown,
+        }
+    )
+    count = (
+        f"{shown} days flagged."
+        if shown <= figures.ANOMALIES_SHOWN
+        else f"The {figures.ANOMALIES_SHOWN} largest of {shown} days flagged; the CSV has all."
+    )
+    expected = dmc.Stack(
+        [
+            components.build_table(
+                rows.head(figures.ANOMALIES_SHOWN), figures.ANOMALY_COLUMNS, min_width=820
+            ),
+            dmc.Text(count, size="sm", c="dimmed"),
+        ],
+        gap="xs",
+    )
+    built = figures.build_anomaly_table(rows)
+    assert json.loads(to_json(built)) == json.loads(to_json(expected))
 
 
 def test_download_anomalies_sends_every_row_as_csv(seasonality: ModuleType) -> None:
