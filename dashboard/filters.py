@@ -89,9 +89,11 @@ class FilterIds:
     def product(self) -> str:
         return f"{self.prefix}-product"
 
-    def url_controls(self, *, has_grain: bool = True) -> dict[str, tuple[str, str]]:
-        """{URL key: (component id, property)} for urlstate.sync_to_url (without the grain
-        for a bar built without one)."""
+    def url_controls(
+        self, *, has_grain: bool = True, has_dates: bool = True
+    ) -> dict[str, tuple[str, str]]:
+        """{URL key: (component id, property)} for urlstate.sync_to_url (without the grain or
+        the dates for a bar built without them)."""
         controls = {
             "dates": (self.dates_query, "data"),
             "region": (self.region, "value"),
@@ -103,6 +105,8 @@ class FilterIds:
         }
         if not has_grain:
             del controls["grain"]
+        if not has_dates:
+            del controls["dates"]
         return controls
 
 
@@ -194,11 +198,14 @@ def is_partial_range(value: Any) -> bool:
     return (value[0] is None) != (value[1] is None)
 
 
-def build_filter_bar(ids: FilterIds, state: FilterState, *, has_grain: bool = True) -> Component:
+def build_filter_bar(
+    ids: FilterIds, state: FilterState, *, has_grain: bool = True, has_dates: bool = True
+) -> Component:
     """The controls, set from `state`; option lists and date bounds come from callbacks. A page
-    whose data has no grain to choose (daily only) leaves the grain control out."""
+    whose data has no grain to choose (daily only) leaves the grain control out, one of a
+    single day (scores of the last day) the dates."""
     wide = {"base": "100%", "xs": 220}
-    selects = [
+    dates = [
         dmc.Box(  # the picker ignores a responsive `w`; its box takes it
             dmc.DatePickerInput(
                 id=ids.dates,
@@ -214,6 +221,10 @@ def build_filter_bar(ids: FilterIds, state: FilterState, *, has_grain: bool = Tr
             ),
             w={"base": "100%", "xs": 260},
         ),
+        dcc.Store(id=ids.dates_query, data=state.dates_value),
+    ]
+    selects = [
+        *(dates if has_dates else []),
         _select(ids.region, "Region", "All regions", state.region, wide),
         _select(ids.store, "Store", "All stores", _text(state.store_id), wide, searchable=True),
         _select(ids.category, "Category", "All categories", state.category, wide),
@@ -239,7 +250,7 @@ def build_filter_bar(ids: FilterIds, state: FilterState, *, has_grain: bool = Tr
             )
         )
     bar: Component = dmc.Group(
-        [*selects, dcc.Store(id=ids.dates_query, data=state.dates_value)],
+        selects,
         gap="sm",
         align="flex-end",
         className="filter-bar",
@@ -276,15 +287,21 @@ def _select(
     return select
 
 
-def register_filter_callbacks(ids: FilterIds, *, has_grain: bool = True) -> None:
-    """The option lists, the date bounds and the URL mirror of one filter bar (`has_grain` as
-    the bar was built)."""
-    callback(
-        Output(ids.dates, "minDate"),
-        Output(ids.dates, "maxDate"),
-        Output(ids.dates, "presets"),
-        Input(ids.dates, "id"),
-    )(update_date_bounds)
+def register_filter_callbacks(
+    ids: FilterIds, *, has_grain: bool = True, has_dates: bool = True
+) -> None:
+    """The option lists, the date bounds and the URL mirror of one filter bar (`has_grain` and
+    `has_dates` as the bar was built)."""
+    if has_dates:
+        callback(
+            Output(ids.dates, "minDate"),
+            Output(ids.dates, "maxDate"),
+            Output(ids.dates, "presets"),
+            Input(ids.dates, "id"),
+        )(update_date_bounds)
+        clientside_callback(
+            _DATES_QUERY_JS, Output(ids.dates_query, "data"), Input(ids.dates, "value")
+        )
     callback(
         Output(ids.region, "data"),
         Output(ids.store, "data"),
@@ -302,8 +319,7 @@ def register_filter_callbacks(ids: FilterIds, *, has_grain: bool = True) -> None
         Input(ids.subcategory, "value"),
         State(ids.product, "value"),
     )(update_product_options)
-    clientside_callback(_DATES_QUERY_JS, Output(ids.dates_query, "data"), Input(ids.dates, "value"))
-    urlstate.sync_to_url(ids.url_controls(has_grain=has_grain))
+    urlstate.sync_to_url(ids.url_controls(has_grain=has_grain, has_dates=has_dates))
 
 
 def update_date_bounds(_: Any) -> tuple[str | None, str | None, list[dict[str, Any]]]:

@@ -164,8 +164,9 @@ def _serve(args: argparse.Namespace, db: Path) -> None:
         )
         _generate(db, DEMO_SCALE, DEMO_SEED, 0.03, force=False)
         print("scoring the demo's stockout risk (shelfsight train, predict)", file=sys.stderr)
-        for command in ("train", "predict"):  # with their defaults
-            run_risk_command(_parser().parse_args([command]), db, _progress)
+        # Fewer training rows than the default: a first start should not wait minutes.
+        for command in (["train", "--max-rows", "150000"], ["predict"]):
+            run_risk_command(_parser().parse_args(command), db, _progress)
     if not 1 <= args.port <= 65535:
         raise ShelfsightError(f"port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
