@@ -58,14 +58,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace, db: Path, progress: ProgressFactory) -> int:
-    from data.publish import update_database
-
+    """Check the arguments, compute with a progress bar, publish atomically, report."""
     err = Console(stderr=True)
     out = Console(width=120)
-
-    def waiting() -> None:
-        err.print(f"waiting for another command writing {db}")
-
     if args.command == "train":
         from data import risk
 
@@ -80,11 +75,7 @@ def run(args: argparse.Namespace, db: Path, progress: ProgressFactory) -> int:
         risk.check_train_request(request)
         with progress(err) as report:
             trained = risk.train(db, request, report)
-
-        def write_training(staged: duckdb.DuckDBPyConnection) -> dict[str, int]:
-            return risk.write_training(staged, trained)
-
-        update_database(db, write_training, waiting)
+        _publish(db, err, lambda staged: risk.write_training(staged, trained))
         _print_training(out, trained)
         out.print(f"Wrote model_runs, model_calibration, model_importance and the model into {db}.")
         return 0
@@ -99,15 +90,19 @@ def run(args: argparse.Namespace, db: Path, progress: ProgressFactory) -> int:
     reorder.check_predict_request(asked)
     with progress(err) as report:
         predicted = reorder.predict(db, asked, report)
-
-    def write_predictions(staged: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        return reorder.write_predictions(staged, predicted)
-
-    update_database(db, write_predictions, waiting)
+    _publish(db, err, lambda staged: reorder.write_predictions(staged, predicted))
     _print_predictions(out, predicted)
     written = ", ".join(f"{t} ({f.height:,} rows)" for t, f in predicted.tables.items())
     out.print(f"Wrote {written} into {db}.")
     return 0
+
+
+def _publish(
+    db: Path, err: Console, write: Callable[[duckdb.DuckDBPyConnection], dict[str, int]]
+) -> None:
+    from data.publish import update_database
+
+    update_database(db, write, lambda: err.print(f"waiting for another command writing {db}"))
 
 
 def _print_training(out: Console, trained: object) -> None:
