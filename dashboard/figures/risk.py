@@ -55,12 +55,14 @@ GRID_THEME: Final = (
 
 
 def _column(field: str, header: str, spec: str, width: int, **extra: Any) -> dict[str, Any]:
-    """A grid column of numbers: right-aligned, a number filter, formatted in the browser;
-    `width` is its least, the grid shares out what is left."""
+    """A grid column of numbers: right-aligned, a number filter (in the column menu), formatted in
+    the browser; `width` is its least, the grid shares out what is left."""
     formatter = f"params.value == null ? '' : d3.format('{spec}')(params.value)"
     return {
         "field": field, "headerName": header, "minWidth": width, "flex": 1,
         "type": "rightAligned", "filter": "agNumberColumnFilter",
+        # the filter stays in the column menu: the header's room is for its name
+        "suppressHeaderFilterButton": True,
         "valueFormatter": {"function": formatter}, **extra,
     }  # fmt: skip
 
